@@ -1,0 +1,86 @@
+// Command cpi-ci is the pack's own CLI: the helpers task scripts call and the local demo. Each
+// subcommand parses its flags and hands the work to lib; no cloud SDK is called from here.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// command is one subcommand: it gets its own arguments and the process's streams.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, io stdio) error
+}
+
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+var commands = map[string]command{
+	"bosh-version": {"order, filter and compute BOSH versions exactly as the bosh CLI does", runBoshVersion},
+	"demo":         {"run the demo end to end on this machine", runDemo},
+}
+
+// errUsage marks an error whose message is the usage text: it is printed without "error:".
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], stdio{os.Stdin, os.Stdout, os.Stderr})
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, s stdio) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(s.err, usage())
+		if len(args) == 0 {
+			return 1
+		}
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(s.err, "error: unknown command %q\n\n%s", args[0], usage())
+		return 1
+	}
+	if err := cmd.run(ctx, args[1:], s); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(s.err, "error: %s\n", err)
+		return 1
+	}
+	return 0
+}
+
+func usage() string {
+	names := make([]string, 0, len(commands))
+	for name := range commands {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("usage: cpi-ci COMMAND [ARGS]\n\ncommands:\n")
+	for _, name := range names {
+		fmt.Fprintf(&b, "  %-14s %s\n", name, commands[name].summary)
+	}
+	return b.String()
+}
+
+// flags returns a flag set that reports errors instead of exiting, writing help to s.err.
+func flags(name string, s stdio) *flag.FlagSet {
+	fs := flag.NewFlagSet("cpi-ci "+name, flag.ContinueOnError)
+	fs.SetOutput(s.err)
+	return fs
+}
