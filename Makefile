@@ -1,0 +1,53 @@
+# concourse-pack: every entry point a developer or CI needs. Nothing here downloads anything but
+# Go modules: the real bosh CLI and fly are built from the module proxy by the modules in tools/.
+
+SHELL := /usr/bin/env bash -euo pipefail
+GO    ?= go
+BIN   := $(CURDIR)/bin
+export CGO_ENABLED := 0
+
+# The flags the resource images use too, so tests and images run the same binaries.
+GOBUILD := $(GO) build -trimpath
+
+BOSH_VERSION := 7.9.12
+FLY_VERSION  := 7.14.2
+
+.PHONY: all build tools test lint bench demo clean
+
+all: build tools
+
+## build: the pack's binaries into bin/
+build:
+	$(GOBUILD) -o $(BIN)/cpi-ci ./cmd/cpi-ci
+
+## tools: the real bosh CLI and fly into bin/ (one Go module each under tools/)
+tools: $(BIN)/bosh $(BIN)/fly
+
+$(BIN)/bosh: tools/bosh/go.mod tools/bosh/go.sum
+	cd tools/bosh && $(GOBUILD) -ldflags "-s -w -X github.com/cloudfoundry/bosh-cli/v7/cmd.VersionLabel=$(BOSH_VERSION)" \
+		-o $@ github.com/cloudfoundry/bosh-cli/v7
+
+$(BIN)/fly: tools/fly/go.mod tools/fly/go.sum
+	cd tools/fly && $(GOBUILD) -ldflags "-s -w -X github.com/concourse/concourse.Version=$(FLY_VERSION)" \
+		-o $@ github.com/concourse/concourse/fly
+
+## lint: formatting and vet, for the pack and its tool modules
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+## test: everything a change must pass (what .ci/run runs)
+test: lint build tools
+	PATH="$(BIN):$$PATH" $(GO) test -count=1 ./...
+
+## bench: the benchmarks behind docs/benchmarks.md
+bench: build tools
+	PATH="$(BIN):$$PATH" $(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+
+## demo: the main job end to end on one machine
+demo: build tools
+	PATH="$(BIN):$$PATH" $(BIN)/cpi-ci demo --work-dir $(CURDIR)/out/demo
+
+clean:
+	rm -rf $(BIN) out
