@@ -1,0 +1,142 @@
+package alicloud
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
+)
+
+// Cloud is the block every resource's source embeds: who we are, where the bucket lives, and
+// where the APIs answer.
+type Cloud struct {
+	AccessKeyID     string `json:"access_key_id"`
+	AccessKeySecret string `json:"access_key_secret" secret:"true"`
+	SecurityToken   string `json:"security_token" secret:"true"`
+	RAMRole         string `json:"ram_role"`
+	Region          string `json:"region" required:"true"`
+	Bucket          string `json:"bucket" required:"true"`
+	Prefix          string `json:"prefix"`
+	AssumeRoleARN   string `json:"assume_role_arn"`
+	ECSEndpoint     string `json:"ecs_endpoint"`
+	OSSEndpoint     string `json:"oss_endpoint"`
+	STSEndpoint     string `json:"sts_endpoint"`
+}
+
+var (
+	regionPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
+	bucketPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`)
+)
+
+// Validate lists every problem with the block at once.
+func (c Cloud) Validate() error {
+	var problems concourse.Problems
+	switch {
+	case c.RAMRole != "" && (c.AccessKeyID != "" || c.AccessKeySecret != ""):
+		problems.Add("ram_role", "use either ram_role or access_key_id/access_key_secret, not both")
+	case c.RAMRole == "" && c.AccessKeyID == "" && c.AccessKeySecret == "":
+		problems.Add("access_key_id", "missing: give access_key_id and access_key_secret, or ram_role to use the worker's ECS RAM role")
+	case c.RAMRole == "" && c.AccessKeyID == "":
+		problems.Add("access_key_id", "missing: access_key_secret is set without it")
+	case c.RAMRole == "" && c.AccessKeySecret == "":
+		problems.Add("access_key_secret", "missing: access_key_id is set without it")
+	}
+	if c.SecurityToken != "" && c.RAMRole != "" {
+		problems.Add("security_token", "goes with access keys from STS, not with ram_role")
+	}
+	if c.Region != "" && !regionPattern.MatchString(c.Region) {
+		problems.Add("region", "expected a region id such as cn-hangzhou, got %q", c.Region)
+	}
+	if c.Bucket != "" && (!bucketPattern.MatchString(c.Bucket) || strings.Contains(c.Bucket, "--")) {
+		problems.Add("bucket", "expected an OSS bucket name (3-63 lowercase letters, digits and single hyphens, no hyphen at either end), got %q", c.Bucket)
+	}
+	if strings.HasPrefix(c.Prefix, "/") {
+		problems.Add("prefix", "must not start with /, got %q", c.Prefix)
+	}
+	if c.AssumeRoleARN != "" && !strings.HasPrefix(c.AssumeRoleARN, "acs:ram::") {
+		problems.Add("assume_role_arn", "expected a RAM role ARN such as acs:ram::123456789:role/ci, got %q", c.AssumeRoleARN)
+	}
+	for _, e := range []struct{ key, value string }{
+		{"ecs_endpoint", c.ECSEndpoint}, {"oss_endpoint", c.OSSEndpoint}, {"sts_endpoint", c.STSEndpoint},
+	} {
+		if e.value != "" {
+			if _, err := parseEndpoint(e.value, "cn-hangzhou"); err != nil {
+				problems.Add(e.key, "%s", err)
+			}
+		}
+	}
+	return problems.Err()
+}
+
+// Log is where the package reports progress and retries: the resource's redacting logger.
+type Log interface {
+	Printf(format string, args ...any)
+	Warnf(format string, args ...any)
+}
+
+// Secrets learns credentials the package obtains at run time, so logs never show them.
+type Secrets interface {
+	Register(secrets ...string)
+}
+
+// Options tune a Session; the zero value is ready for production.
+type Options struct {
+	Log     Log
+	Secrets Secrets
+	Retry   RetryPolicy
+	// CallTimeout bounds each API call (not whole transfers, which are bounded by their context).
+	CallTimeout time.Duration
+	// MetadataURL is the ECS instance metadata service; empty means $ALIBABA_CLOUD_METADATA_URL,
+	// then http://100.100.100.200.
+	MetadataURL string
+	// Clock is used for credential expiry; tests move it.
+	Clock func() time.Time
+}
+
+type discard struct{}
+
+func (discard) Printf(string, ...any) {}
+func (discard) Warnf(string, ...any)  {}
+func (discard) Register(...string)    {}
+
+func (o Options) withDefaults() Options {
+	if o.Log == nil {
+		o.Log = discard{}
+	}
+	if o.Secrets == nil {
+		o.Secrets = discard{}
+	}
+	o.Retry = o.Retry.withDefaults()
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = 2 * time.Minute
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	return o
+}
+
+// endpoint is a parsed endpoint override.
+type endpoint struct {
+	scheme string // http or https
+	host   string // host[:port]
+	path   string
+}
+
+// parseEndpoint expands {region} and checks the result is an http(s) URL with a host.
+func parseEndpoint(raw, region string) (endpoint, error) {
+	expanded := strings.ReplaceAll(raw, "{region}", region)
+	u, err := url.Parse(expanded)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return endpoint{}, fmt.Errorf("expected an http(s) URL such as http://127.0.0.1:18090 or https://oss-{region}-internal.aliyuncs.com, got %q", raw)
+	}
+	if u.RawQuery != "" || u.User != nil {
+		return endpoint{}, fmt.Errorf("expected a URL without credentials or query, got %q", raw)
+	}
+	return endpoint{scheme: u.Scheme, host: u.Host, path: strings.TrimRight(u.Path, "/")}, nil
+}
+
+func (e endpoint) String() string { return e.scheme + "://" + e.host + e.path }

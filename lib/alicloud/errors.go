@@ -1,0 +1,114 @@
+package alicloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+)
+
+// Error is a failed cloud call as a user needs to see it: which service and operation, the
+// cloud's own code and message, and the request id to quote to Alibaba Cloud support.
+type Error struct {
+	Service   string // oss, ecs, sts, metadata
+	Operation string // PutObject, AssumeRole, …
+	Status    int    // HTTP status; 0 when no response came back
+	Code      string // the cloud's error code, or a transport failure such as "ConnectionReset"
+	Message   string
+	RequestID string
+	Attempts  int // how many times the call was tried
+	cause     error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s: %s", e.Service, e.Operation, e.Code)
+	if e.Status != 0 {
+		fmt.Fprintf(&b, " (HTTP %d)", e.Status)
+	}
+	if e.Message != "" {
+		b.WriteString(": " + strings.TrimSuffix(e.Message, "."))
+	}
+	if e.RequestID != "" {
+		b.WriteString(" [request id " + e.RequestID + "]")
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.cause }
+
+// HasCode reports whether err is a cloud error with one of the codes.
+func HasCode(err error, codes ...string) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	for _, c := range codes {
+		if e.Code == c {
+			return true
+		}
+	}
+	return false
+}
+
+// IsNotFound reports whether err says the object or bucket does not exist.
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && (e.Status == 404 || e.Code == "NoSuchKey" || e.Code == "NoSuchBucket")
+}
+
+// retryableCodes are the cloud codes worth another try; everything 5xx is too.
+var retryableCodes = map[string]bool{
+	"Throttling": true, "Throttling.User": true, "Throttling.Api": true, "Throttling.Resource": true,
+	"ServiceUnavailable": true, "InternalError": true, "SlowDown": true, "RequestTimeout": true,
+	"ServiceBusy": true, "RequestTimeTooSkewed": true,
+}
+
+// classify turns any error from an SDK or the network into an *Error and says whether trying
+// again could help. A cancelled or expired context is never retryable.
+func classify(service, operation string, err error) (*Error, bool) {
+	var already *Error
+	if errors.As(err, &already) {
+		return already, already.Status >= 500 || already.Status == 429 || retryableCodes[already.Code]
+	}
+	e := &Error{Service: service, Operation: operation, cause: err}
+	var ossErr *oss.ServiceError
+	var serverErr *sdkerrors.ServerError
+	var netErr net.Error
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		e.Code, e.Message = "Cancelled", err.Error()
+		return e, false
+	case errors.As(err, &ossErr):
+		e.Status, e.Code, e.Message, e.RequestID = ossErr.StatusCode, ossErr.Code, ossErr.Message, ossErr.RequestID
+	case errors.As(err, &serverErr):
+		e.Status, e.Code, e.Message, e.RequestID = serverErr.HttpStatus(), serverErr.ErrorCode(), serverErr.Message(), serverErr.RequestId()
+	case errors.Is(err, syscall.ECONNRESET) || strings.Contains(err.Error(), "connection reset"):
+		e.Code, e.Message = "ConnectionReset", err.Error()
+		return e, true
+	case errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(err.Error(), "connection refused"):
+		e.Code, e.Message = "ConnectionRefused", err.Error()
+		return e, true
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || strings.Contains(err.Error(), "EOF"):
+		e.Code, e.Message = "ConnectionClosed", err.Error()
+		return e, true
+	case errors.As(err, &netErr) && netErr.Timeout(), strings.Contains(err.Error(), "Timeout"), strings.Contains(err.Error(), "timeout"):
+		e.Code, e.Message = "Timeout", err.Error()
+		return e, true
+	default:
+		e.Code, e.Message = "ClientError", err.Error()
+		return e, false
+	}
+	return e, e.Status >= 500 || e.Status == 429 || retryableCodes[e.Code]
+}
+
+func asError(err error, target **Error) bool { return errors.As(err, target) }

@@ -1,0 +1,75 @@
+package alicloud
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// RetryPolicy is the one retry policy of every cloud call: exponential backoff with jitter,
+// bounded by attempts and by the caller's context, for retryable failures only.
+type RetryPolicy struct {
+	Attempts  int           // total tries, including the first; default 6
+	BaseDelay time.Duration // delay before the second try; default 200ms
+	MaxDelay  time.Duration // cap of one delay; default 15s
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.Attempts <= 0 {
+		p.Attempts = 6
+	}
+	if p.BaseDelay <= 0 {
+		p.BaseDelay = 200 * time.Millisecond
+	}
+	if p.MaxDelay <= 0 {
+		p.MaxDelay = 15 * time.Second
+	}
+	return p
+}
+
+// Delay returns how long to wait before try number attempt (2 for the first retry): the
+// exponential step with "equal jitter", so retries of many workers spread out but never
+// collapse to zero.
+func (p RetryPolicy) Delay(attempt int) time.Duration {
+	step := p.BaseDelay << min(attempt-2, 20)
+	if step > p.MaxDelay || step <= 0 {
+		step = p.MaxDelay
+	}
+	return step/2 + rand.N(step/2+1)
+}
+
+// call runs one cloud operation with the policy: each try gets its own timeout, retryable
+// failures are logged with their code and request id and tried again, anything else comes back
+// at once as an *Error.
+func (s *Session) call(ctx context.Context, service, operation string, try func(ctx context.Context) error) error {
+	p := s.opts.Retry
+	for attempt := 1; ; attempt++ {
+		tryCtx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+		err := try(tryCtx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		cloudErr, retryable := classify(service, operation, err)
+		cloudErr.Attempts = attempt
+		if ctx.Err() != nil || !retryable || attempt >= p.Attempts {
+			return cloudErr
+		}
+		delay := p.Delay(attempt + 1)
+		s.logRetry(cloudErr, attempt, delay)
+		select {
+		case <-ctx.Done():
+			return cloudErr
+		case <-time.After(delay):
+		}
+	}
+}
+
+func (s *Session) logRetry(e *Error, attempt int, delay time.Duration) {
+	requestID := e.RequestID
+	if requestID == "" {
+		requestID = "none"
+	}
+	s.opts.Log.Warnf("%s %s: %s (request id %s); retrying in %s (attempt %d of %d)",
+		e.Service, e.Operation, e.Code, requestID, delay.Round(time.Millisecond), attempt+1, s.opts.Retry.Attempts)
+}

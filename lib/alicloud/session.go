@@ -1,0 +1,66 @@
+package alicloud
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+)
+
+// Session is one resource run's connection to Alibaba Cloud: the Cloud block, its credentials
+// (fetched lazily, refreshed before expiry) and a client per service and region.
+type Session struct {
+	cloud Cloud
+	opts  Options
+	creds *credentialCache
+	http  *http.Client // for the instance metadata service
+
+	mu  sync.Mutex
+	oss map[string]*oss.Client // by region
+}
+
+// NewSession checks the Cloud block and prepares a session; nothing is called until needed.
+func NewSession(c Cloud, opts Options) (*Session, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Session{cloud: c, opts: opts.withDefaults(), oss: map[string]*oss.Client{}}
+	s.http = &http.Client{Transport: newTransport(), Timeout: s.opts.CallTimeout}
+	s.creds = s.credentialsFor(c)
+	return s, nil
+}
+
+// Cloud returns the block the session was made from.
+func (s *Session) Cloud() Cloud { return s.cloud }
+
+// Credentials returns the credentials requests are signed with now.
+func (s *Session) Credentials(ctx context.Context) (Credentials, error) { return s.creds.Get(ctx) }
+
+// newTransport is the HTTP transport of every client the package builds itself: proxies from
+// HTTP_PROXY, HTTPS_PROXY and NO_PROXY, bounded connection set-up.
+func newTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: time.Minute,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConnsPerHost:   16,
+	}
+}
+
+// detached runs a call that cannot take a context (the RPC SDK's) and gives up waiting when ctx
+// ends; the SDK's own timeout ends the abandoned call soon after.
+func detached(ctx context.Context, call func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- call() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

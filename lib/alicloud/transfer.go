@@ -1,0 +1,305 @@
+package alicloud
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+)
+
+const (
+	defaultPartSize = 16 << 20
+	defaultParallel = 4
+)
+
+// TransferOptions tune uploads and downloads. Memory is bounded by PartSize × (Parallel + 1)
+// whatever the object size.
+type TransferOptions struct {
+	PartSize int64                   // default 16 MiB
+	Parallel int                     // parts in flight; default 4
+	SHA1     bool                    // also compute SHA-1 (BOSH's stemcell and release digests)
+	Progress func(done, total int64) // total is -1 when unknown
+}
+
+func (o TransferOptions) withDefaults() TransferOptions {
+	if o.PartSize <= 0 {
+		o.PartSize = defaultPartSize
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = defaultParallel
+	}
+	if o.Progress == nil {
+		o.Progress = func(int64, int64) {}
+	}
+	return o
+}
+
+// digests computes every digest the pack records in one pass over the bytes.
+type digests struct {
+	sha256 hash.Hash
+	sha1   hash.Hash
+	crc64  hash.Hash64
+	n      int64
+}
+
+func newDigests(withSHA1 bool) *digests {
+	d := &digests{sha256: sha256.New(), crc64: oss.NewCRC64(0)}
+	if withSHA1 {
+		d.sha1 = sha1.New()
+	}
+	return d
+}
+
+func (d *digests) Write(p []byte) (int, error) {
+	d.sha256.Write(p)
+	d.crc64.Write(p)
+	if d.sha1 != nil {
+		d.sha1.Write(p)
+	}
+	d.n += int64(len(p))
+	return len(p), nil
+}
+
+func (d *digests) fill(info *ObjectInfo) {
+	info.SHA256 = hex.EncodeToString(d.sha256.Sum(nil))
+	if d.sha1 != nil {
+		info.SHA1 = hex.EncodeToString(d.sha1.Sum(nil))
+	}
+}
+
+func (d *digests) crc() string { return strconv.FormatUint(d.crc64.Sum64(), 10) }
+
+// UploadOptions add the object's settings to a transfer's.
+type UploadOptions struct {
+	TransferOptions
+	PutOptions
+	ForbidOverwrite bool // fail with FileAlreadyExists rather than replace an object
+}
+
+// Upload streams r into an object: one PUT when it fits in a part, otherwise a multipart upload
+// with parts in parallel. The SHA-256 (and SHA-1 when asked) of the bytes are computed on the
+// way and the object's CRC-64 is checked against them; a failed multipart upload is aborted.
+func (st *Store) Upload(ctx context.Context, name string, r io.Reader, opts UploadOptions) (ObjectInfo, error) {
+	opts.TransferOptions = opts.TransferOptions.withDefaults()
+	sums := newDigests(opts.SHA1)
+	source := io.TeeReader(r, sums)
+
+	// Read the first part: if that is everything, one retryable PUT from memory does.
+	first := make([]byte, opts.PartSize+1)
+	n, err := io.ReadFull(source, first)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return ObjectInfo{}, fmt.Errorf("reading %s: %w", name, err)
+	}
+	small := int64(n) <= opts.PartSize
+	request := &oss.PutObjectRequest{Bucket: oss.Ptr(st.bucket), Key: oss.Ptr(st.Key(name))}
+	opts.PutOptions.apply(request)
+	if opts.ForbidOverwrite {
+		request.ForbidOverwrite = oss.Ptr("true")
+	}
+	total := int64(-1)
+	if small {
+		total = int64(n)
+	}
+	request.ProgressFn = func(_, transferred, _ int64) { opts.Progress(transferred, total) }
+
+	var etag, crc string
+	if small {
+		request.Body = bytes.NewReader(first[:n])
+		result, err := st.client.PutObject(ctx, request)
+		if err != nil {
+			return ObjectInfo{}, st.fail("PutObject", name, err)
+		}
+		etag, crc = oss.ToString(result.ETag), oss.ToString(result.HashCRC64)
+	} else {
+		uploader := oss.NewUploader(st.client, func(o *oss.UploaderOptions) {
+			o.PartSize, o.ParallelNum = opts.PartSize, opts.Parallel
+		})
+		body := io.MultiReader(bytes.NewReader(first[:n]), source)
+		first = nil
+		result, err := uploader.UploadFrom(ctx, request, body)
+		if err != nil {
+			return ObjectInfo{}, st.fail("MultipartUpload", name, err)
+		}
+		etag, crc = oss.ToString(result.ETag), oss.ToString(result.HashCRC64)
+	}
+	if crc != "" && crc != sums.crc() {
+		return ObjectInfo{}, fmt.Errorf("uploading oss://%s/%s: the stored object's CRC-64 %s differs from the bytes sent (%s)", st.bucket, st.Key(name), crc, sums.crc())
+	}
+	info := ObjectInfo{Name: name, Size: sums.n, ETag: etag, CRC64: crc}
+	sums.fill(&info)
+	opts.Progress(sums.n, sums.n)
+	return info, nil
+}
+
+// Download streams an object into w, fetching ranges in parallel and writing them in order,
+// and computes its digests in the same pass. The object must not change while it is read
+// (If-Match on its ETag), and its CRC-64 must match the bytes received.
+func (st *Store) Download(ctx context.Context, name string, w io.Writer, opts TransferOptions) (ObjectInfo, error) {
+	opts = opts.withDefaults()
+	info, err := st.Head(ctx, name)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	sums := newDigests(opts.SHA1)
+	out := io.MultiWriter(w, sums)
+	if err := st.fetchRanges(ctx, name, info, out, opts); err != nil {
+		return ObjectInfo{}, err
+	}
+	if info.CRC64 != "" && info.CRC64 != sums.crc() {
+		return ObjectInfo{}, fmt.Errorf("downloading oss://%s/%s: CRC-64 of the bytes received is %s, the object's is %s", st.bucket, st.Key(name), sums.crc(), info.CRC64)
+	}
+	sums.fill(&info)
+	return info, nil
+}
+
+// DownloadFile downloads into path atomically: into a temporary file beside it, renamed into
+// place only once complete and verified.
+func (st *Store) DownloadFile(ctx context.Context, name, path string, opts TransferOptions) (ObjectInfo, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".part-*")
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	defer os.Remove(tmp.Name())
+	info, err := st.Download(ctx, name, tmp, opts)
+	if closeErr := tmp.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	return info, os.Rename(tmp.Name(), path)
+}
+
+// rangeChunk is one range of a parallel download.
+type rangeChunk struct {
+	offset, size int64
+	buf          []byte
+	err          error
+	done         chan struct{}
+}
+
+// fetchRanges fetches the object in PartSize ranges, at most Parallel at a time, and writes them
+// to out in order. Memory: at most Parallel+1 part buffers.
+func (st *Store) fetchRanges(ctx context.Context, name string, info ObjectInfo, out io.Writer, opts TransferOptions) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pool := make(chan []byte, opts.Parallel+1)
+	for i := 0; i < opts.Parallel+1; i++ {
+		pool <- nil // buffers are allocated on first use, so small objects stay small
+	}
+	order := make(chan *rangeChunk, opts.Parallel+1)
+	var fetches sync.WaitGroup
+	produced := make(chan struct{})
+	// On every return: stop the producer, then wait for it and for the fetches it started.
+	defer func() {
+		cancel()
+		<-produced
+		fetches.Wait()
+	}()
+	go func() {
+		defer close(produced)
+		defer close(order)
+		for offset := int64(0); offset < info.Size || offset == 0; offset += opts.PartSize {
+			var buf []byte
+			select {
+			case buf = <-pool:
+			case <-ctx.Done():
+				return
+			}
+			size := min(opts.PartSize, info.Size-offset)
+			if int64(cap(buf)) < size {
+				buf = make([]byte, size)
+			}
+			c := &rangeChunk{offset: offset, size: size, buf: buf[:size], done: make(chan struct{})}
+			fetches.Add(1)
+			go func() {
+				defer fetches.Done()
+				defer close(c.done)
+				c.err = st.fetchRange(ctx, name, info, c)
+			}()
+			select {
+			case order <- c:
+			case <-ctx.Done():
+				return
+			}
+			if info.Size == 0 {
+				return
+			}
+		}
+	}()
+	var done int64
+	for c := range order {
+		<-c.done
+		if c.err != nil {
+			return c.err
+		}
+		if _, err := out.Write(c.buf); err != nil {
+			return fmt.Errorf("writing %s: %w", name, err)
+		}
+		done += c.size
+		opts.Progress(done, info.Size)
+		pool <- c.buf
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if done != info.Size {
+		return fmt.Errorf("downloading oss://%s/%s: got %d of %d bytes", st.bucket, st.Key(name), done, info.Size)
+	}
+	return nil
+}
+
+// fetchRange reads one range fully, trying again (with the session's policy) when the
+// connection fails mid-body, which the SDK's own retries do not cover.
+func (st *Store) fetchRange(ctx context.Context, name string, info ObjectInfo, c *rangeChunk) error {
+	policy := st.s.opts.Retry
+	for attempt := 1; ; attempt++ {
+		err := st.readRange(ctx, name, info, c)
+		if err == nil {
+			return nil
+		}
+		e, retryable := classify("oss", "GetObject", err)
+		if ctx.Err() != nil || !retryable || attempt >= policy.Attempts {
+			return st.fail("GetObject", name, e)
+		}
+		delay := policy.Delay(attempt + 1)
+		st.s.logRetry(e, attempt, delay)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}
+
+func (st *Store) readRange(ctx context.Context, name string, info ObjectInfo, c *rangeChunk) error {
+	request := &oss.GetObjectRequest{Bucket: oss.Ptr(st.bucket), Key: oss.Ptr(st.Key(name))}
+	if info.ETag != "" {
+		request.IfMatch = oss.Ptr(info.ETag)
+	}
+	if c.size > 0 {
+		request.Range = oss.Ptr(fmt.Sprintf("bytes=%d-%d", c.offset, c.offset+c.size-1))
+	}
+	result, err := st.client.GetObject(ctx, request)
+	if err != nil {
+		return err
+	}
+	defer result.Body.Close()
+	if result.ContentLength != c.size {
+		return fmt.Errorf("range at %d: expected %d bytes, the response has %d", c.offset, c.size, result.ContentLength)
+	}
+	_, err = io.ReadFull(result.Body, c.buf)
+	return err
+}
