@@ -27,6 +27,7 @@ type stdio struct {
 }
 
 var commands = map[string]command{
+	"blob":         {"upload, download, list and delete artifacts in OSS", runBlob},
 	"bosh-version": {"order, filter and compute BOSH versions exactly as the bosh CLI does", runBoshVersion},
 	"demo":         {"run the demo end to end on this machine", runDemo},
 }

@@ -119,14 +119,14 @@ func (st *Store) Key(name string) string { return st.prefix + name }
 // ObjectInfo describes a stored object. SHA256 and SHA1 are filled by transfers, which compute
 // them as the bytes pass.
 type ObjectInfo struct {
-	Name         string // relative to the store's prefix
-	Size         int64
-	ETag         string
-	CRC64        string
-	LastModified time.Time
-	Metadata     map[string]string
-	SHA256       string
-	SHA1         string
+	Name         string            `json:"name"` // relative to the store's prefix
+	Size         int64             `json:"size"`
+	ETag         string            `json:"etag,omitempty"`
+	CRC64        string            `json:"crc64,omitempty"`
+	LastModified time.Time         `json:"last_modified,omitzero"`
+	Metadata     map[string]string `json:"metadata,omitempty"`
+	SHA256       string            `json:"sha256,omitempty"`
+	SHA1         string            `json:"sha1,omitempty"`
 }
 
 // PutOptions are the optional settings of a write.

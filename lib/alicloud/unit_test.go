@@ -1,0 +1,234 @@
+package alicloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+	. "github.com/onsi/gomega"
+	"github.com/sclevine/spec"
+	"github.com/sclevine/spec/report"
+)
+
+func TestUnits(t *testing.T) {
+	suite := spec.New("alicloud units", spec.Report(report.Terminal{}))
+	suite("Cloud.Validate", testCloudValidate)
+	suite("retry policy", testRetryPolicy)
+	suite("classify", testClassify)
+	suite("credential cache", testCredentialCache)
+	suite("progress", testProgress)
+	suite.Run(t)
+}
+
+func testCloudValidate(t *testing.T, _ spec.G, it spec.S) {
+	var Expect = NewWithT(t).Expect
+	valid := Cloud{AccessKeyID: "id", AccessKeySecret: "secret", Region: "cn-hangzhou", Bucket: "cpi-pipeline"}
+
+	it("accepts keys, or a RAM role, with endpoints that may name the region", func() {
+		Expect(valid.Validate()).To(Succeed())
+		c := Cloud{RAMRole: "ConcourseWorker", Region: "ap-southeast-1", Bucket: "b-1x", AssumeRoleARN: "acs:ram::123:role/ci",
+			OSSEndpoint: "https://oss-{region}-internal.aliyuncs.com", ECSEndpoint: "http://127.0.0.1:18090", STSEndpoint: "http://localhost:1"}
+		Expect(c.Validate()).To(Succeed())
+	})
+
+	it("lists every problem at once", func() {
+		c := Cloud{AccessKeyID: "id", Region: "Hangzhou", Bucket: "-Bad_Bucket", Prefix: "/x", AssumeRoleARN: "role/ci",
+			OSSEndpoint: "127.0.0.1:18090", SecurityToken: ""}
+		err := c.Validate()
+		Expect(err).To(HaveOccurred())
+		for _, want := range []string{
+			"access_key_secret: missing: access_key_id is set without it",
+			`region: expected a region id such as cn-hangzhou, got "Hangzhou"`,
+			`bucket: expected an OSS bucket name`,
+			`prefix: must not start with /`,
+			`assume_role_arn: expected a RAM role ARN`,
+			`oss_endpoint: expected an http(s) URL`,
+		} {
+			Expect(err.Error()).To(ContainSubstring(want))
+		}
+	})
+
+	it("refuses both keys and a RAM role, and neither", func() {
+		c := valid
+		c.RAMRole = "r"
+		Expect(c.Validate()).To(MatchError(ContainSubstring("use either ram_role or access_key_id/access_key_secret")))
+		c = Cloud{Region: "cn-hangzhou", Bucket: "bkt"}
+		Expect(c.Validate()).To(MatchError(ContainSubstring("give access_key_id and access_key_secret, or ram_role")))
+	})
+}
+
+func testRetryPolicy(t *testing.T, _ spec.G, it spec.S) {
+	var Expect = NewWithT(t).Expect
+
+	it("grows exponentially with jitter between half and the whole step, capped", func() {
+		p := RetryPolicy{}.withDefaults()
+		for attempt, step := range map[int]time.Duration{2: 200 * time.Millisecond, 3: 400 * time.Millisecond, 5: 1600 * time.Millisecond, 20: 15 * time.Second} {
+			seen := map[time.Duration]bool{}
+			for i := 0; i < 200; i++ {
+				d := p.Delay(attempt)
+				Expect(d).To(BeNumerically(">=", step/2), "attempt %d", attempt)
+				Expect(d).To(BeNumerically("<=", step), "attempt %d", attempt)
+				seen[d] = true
+			}
+			Expect(len(seen)).To(BeNumerically(">", 50), "jitter spreads retries")
+		}
+	})
+
+	it("stops after the attempts and returns the last error with its code and request id", func() {
+		s, err := NewSession(Cloud{AccessKeyID: "a", AccessKeySecret: "b", Region: "cn-hangzhou", Bucket: "bkt"},
+			Options{Retry: RetryPolicy{Attempts: 3, BaseDelay: time.Millisecond}})
+		Expect(err).NotTo(HaveOccurred())
+		tries := 0
+		err = s.call(context.Background(), "ecs", "DescribeImages", func(context.Context) error {
+			tries++
+			return &Error{Status: 503, Code: "ServiceUnavailable", RequestID: fmt.Sprintf("req-%d", tries)}
+		})
+		Expect(tries).To(Equal(3))
+		Expect(err).To(MatchError(ContainSubstring("ServiceUnavailable")))
+		Expect(err).To(MatchError(ContainSubstring("req-3")))
+		Expect(err).To(MatchError(ContainSubstring("after 3 attempts")))
+	})
+
+	it("does not retry what cannot get better", func() {
+		s, _ := NewSession(Cloud{AccessKeyID: "a", AccessKeySecret: "b", Region: "cn-hangzhou", Bucket: "bkt"}, Options{})
+		tries := 0
+		err := s.call(context.Background(), "ecs", "DescribeImages", func(context.Context) error {
+			tries++
+			return &Error{Status: 400, Code: "InvalidParameter"}
+		})
+		Expect(tries).To(Equal(1))
+		Expect(HasCode(err, "InvalidParameter")).To(BeTrue())
+	})
+
+	it("stops waiting when the context ends", func() {
+		s, _ := NewSession(Cloud{AccessKeyID: "a", AccessKeySecret: "b", Region: "cn-hangzhou", Bucket: "bkt"},
+			Options{Retry: RetryPolicy{Attempts: 100, BaseDelay: 50 * time.Millisecond, MaxDelay: 50 * time.Millisecond}})
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		tries := 0
+		err := s.call(ctx, "ecs", "DescribeImages", func(context.Context) error {
+			tries++
+			return &Error{Status: 400, Code: "Throttling"}
+		})
+		Expect(err).To(HaveOccurred())
+		Expect(time.Since(start)).To(BeNumerically("<", 5*time.Second))
+		Expect(tries).To(BeNumerically("<", 100))
+	})
+}
+
+func testClassify(t *testing.T, _ spec.G, it spec.S) {
+	var Expect = NewWithT(t).Expect
+
+	it("sorts failures into retryable and not", func() {
+		for _, c := range []struct {
+			err       error
+			code      string
+			retryable bool
+		}{
+			{&oss.ServiceError{StatusCode: 503, Code: "ServiceUnavailable", RequestID: "r1"}, "ServiceUnavailable", true},
+			{&oss.ServiceError{StatusCode: 403, Code: "SignatureDoesNotMatch"}, "SignatureDoesNotMatch", false},
+			{&oss.ServiceError{StatusCode: 409, Code: "FileAlreadyExists"}, "FileAlreadyExists", false},
+			{&oss.ServiceError{StatusCode: 429, Code: "TooManyRequests"}, "TooManyRequests", true},
+			{&Error{Status: 400, Code: "Throttling.User"}, "Throttling.User", true},
+			{fmt.Errorf("read: %w", syscall.ECONNRESET), "ConnectionReset", true},
+			{io.ErrUnexpectedEOF, "ConnectionClosed", true},
+			{&net.OpError{Op: "dial", Err: timeoutErr{}}, "Timeout", true},
+			{context.Canceled, "Cancelled", false},
+			{errors.New("bad input"), "ClientError", false},
+		} {
+			e, retryable := classify("oss", "PutObject", c.err)
+			Expect(e.Code).To(Equal(c.code), "%v", c.err)
+			Expect(retryable).To(Equal(c.retryable), "%v", c.err)
+		}
+	})
+
+	it("says which call failed, with the cloud's code, message and request id", func() {
+		e, _ := classify("oss", "PutObject", &oss.ServiceError{StatusCode: 403, Code: "InvalidAccessKeyId", Message: "The OSS Access Key Id you provided does not exist in our records.", RequestID: "5C3D9175B6FC201293AD****"})
+		Expect(e.Error()).To(Equal("oss PutObject: InvalidAccessKeyId (HTTP 403): The OSS Access Key Id you provided does not exist in our records [request id 5C3D9175B6FC201293AD****]"))
+	})
+}
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+type recordingSecrets struct{ values []string }
+
+func (r *recordingSecrets) Register(v ...string) { r.values = append(r.values, v...) }
+
+func testCredentialCache(t *testing.T, _ spec.G, it spec.S) {
+	var Expect = NewWithT(t).Expect
+
+	it("fetches once, registers the secrets, and renews before expiry", func() {
+		now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+		secrets := &recordingSecrets{}
+		fetches := 0
+		cache := newCredentialCache("test", func(context.Context) (Credentials, error) {
+			fetches++
+			return Credentials{AccessKeyID: "STS.id", AccessKeySecret: fmt.Sprintf("secret-%d", fetches), SecurityToken: fmt.Sprintf("token-%d", fetches), Expires: now.Add(time.Hour)}, nil
+		}, Options{Clock: func() time.Time { return now }, Secrets: secrets})
+
+		c, err := cache.Get(context.Background())
+		Expect(err).NotTo(HaveOccurred())
+		Expect(c.AccessKeySecret).To(Equal("secret-1"))
+		Expect(secrets.values).To(ConsistOf("secret-1", "token-1"))
+
+		now = now.Add(54 * time.Minute)
+		c, _ = cache.Get(context.Background())
+		Expect(c.AccessKeySecret).To(Equal("secret-1"), "still 6 minutes to go: kept")
+
+		now = now.Add(2 * time.Minute)
+		c, _ = cache.Get(context.Background())
+		Expect(c.AccessKeySecret).To(Equal("secret-2"), "under 5 minutes left: renewed")
+		Expect(fetches).To(Equal(2))
+		Expect(secrets.values).To(ContainElements("secret-2", "token-2"))
+	})
+
+	it("names the source when fetching fails", func() {
+		cache := newCredentialCache("the ECS RAM role Worker", func(context.Context) (Credentials, error) {
+			return Credentials{}, errors.New("no route")
+		}, Options{}.withDefaults())
+		_, err := cache.Get(context.Background())
+		Expect(err).To(MatchError("getting credentials from the ECS RAM role Worker: no route"))
+	})
+}
+
+func testProgress(t *testing.T, _ spec.G, it spec.S) {
+	var Expect = NewWithT(t).Expect
+
+	it("logs at most every interval and always the end", func() {
+		log := &lines{}
+		progress := LogProgress(log, "uploading x.tgz", time.Hour)
+		progress(1, 3<<30)
+		progress(2<<30, 3<<30)
+		progress(3<<30, 3<<30)
+		progress(3<<30, 3<<30)
+		Expect(log.printed).To(HaveLen(2))
+		Expect(log.printed[0]).To(HavePrefix("uploading x.tgz: 1 B of 3.0 GiB (0%)"))
+		Expect(log.printed[1]).To(HavePrefix("uploading x.tgz: 3.0 GiB of 3.0 GiB (100%)"))
+	})
+
+	it("renders sizes", func() {
+		Expect(Bytes(1023)).To(Equal("1023 B"))
+		Expect(Bytes(1536)).To(Equal("1.5 KiB"))
+		Expect(Bytes(5 << 40)).To(Equal("5.0 TiB"))
+	})
+}
+
+type lines struct{ printed []string }
+
+func (l *lines) Printf(format string, args ...any) {
+	l.printed = append(l.printed, fmt.Sprintf(format, args...))
+}
+func (l *lines) Warnf(format string, args ...any) {
+	l.printed = append(l.printed, "warning: "+fmt.Sprintf(format, args...))
+}
