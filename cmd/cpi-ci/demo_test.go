@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -8,8 +10,14 @@ import (
 	"github.com/sclevine/spec/report"
 )
 
-// TestDemo runs the demo as `make demo` does; `make test` puts the built bosh and fly on PATH.
+// TestDemo runs the demo as `make demo` does, with the repository's bin/ (where `make tools`
+// puts bosh and fly) first on PATH.
 func TestDemo(t *testing.T) {
+	bin, err := filepath.Abs("../../bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	spec.Run(t, "demo", func(t *testing.T, context spec.G, it spec.S) {
 		var Expect = NewWithT(t).Expect
 
