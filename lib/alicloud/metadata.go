@@ -43,6 +43,10 @@ func (s *Session) ramRoleCredentials(ctx context.Context, role string) (Credenti
 			request.Header.Set("X-aliyun-ecs-metadata-token", token)
 		}
 		body, err := s.metadataDo(request)
+		var e *Error
+		if asError(err, &e) && e.Status == http.StatusNotFound {
+			e.Code, e.Message = "RoleNotFound", fmt.Sprintf("this instance has no RAM role %q attached", role)
+		}
 		if err != nil {
 			return err
 		}

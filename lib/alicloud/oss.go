@@ -148,9 +148,14 @@ func (o PutOptions) apply(r *oss.PutObjectRequest) {
 	}
 }
 
+// fail says which object an operation failed on. An error that already carries a cloud error
+// (such as a credentials failure) keeps its own context; anything else is classified.
 func (st *Store) fail(operation, name string, err error) error {
-	e, _ := classify("oss", operation, err)
-	return fmt.Errorf("%s oss://%s/%s: %w", strings.ToLower(operation[:1])+operation[1:], st.bucket, st.Key(name), e)
+	var e *Error
+	if !errors.As(err, &e) {
+		err, _ = classify("oss", operation, err)
+	}
+	return fmt.Errorf("%s oss://%s/%s: %w", strings.ToLower(operation[:1])+operation[1:], st.bucket, st.Key(name), err)
 }
 
 // Put writes a small object from memory (records, state).

@@ -20,6 +20,7 @@ type Session struct {
 
 	mu  sync.Mutex
 	oss map[string]*oss.Client // by region
+	rpc rpcClients
 }
 
 // NewSession checks the Cloud block and prepares a session; nothing is called until needed.

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
+	"gopkg.in/yaml.v3"
+)
+
+// simSeed is the --seed file (YAML, or JSON which YAML reads too).
+type simSeed struct {
+	DefaultRegion  string           `yaml:"default_region"`
+	Regions        []string         `yaml:"regions"`
+	Credentials    []sim.Credential `yaml:"credentials"`
+	Buckets        []sim.Bucket     `yaml:"buckets"`
+	STSMinDuration string           `yaml:"sts_min_duration"`
+	RAMRoles       []string         `yaml:"ram_roles"`
+}
+
+// runSim runs the Alibaba Cloud emulator as a server until ctx ends (SIGINT/SIGTERM).
+func runSim(ctx context.Context, args []string, s stdio) error {
+	fs := flags("sim", s)
+	listen := fs.String("listen", "127.0.0.1:18090", "loopback address to listen on; port 0 picks a free port")
+	keyID := fs.String("access-key-id", "", "access key id of the first account")
+	keySecret := fs.String("access-key-secret", "", "access key secret of the first account")
+	dataDir := fs.String("data-dir", "", "directory for object bodies (default: a temporary directory)")
+	seedFile := fs.String("seed", "", "YAML/JSON file: regions, default_region, credentials, buckets, sts_min_duration, ram_roles")
+	stsMin := fs.Duration("sts-min-duration", 0, "shortest AssumeRole DurationSeconds accepted (default: the seed file's, else 900s)")
+	verbose := fs.Bool("verbose", false, "log every request on stderr")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("sim takes no arguments, got %q", fs.Args())
+	}
+
+	var seed simSeed
+	if *seedFile != "" {
+		raw, err := os.ReadFile(*seedFile)
+		if err != nil {
+			return fmt.Errorf("reading the seed file: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		if err := dec.Decode(&seed); err != nil {
+			return fmt.Errorf("decoding the seed file %s: %w", *seedFile, err)
+		}
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	cfg := sim.Config{
+		DataDir:       *dataDir,
+		DefaultRegion: seed.DefaultRegion,
+		Regions:       seed.Regions,
+		RAMRoles:      seed.RAMRoles,
+		Logger:        slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: level})),
+	}
+	switch {
+	case *keyID != "" && *keySecret != "":
+		cfg.Credentials = append(cfg.Credentials, sim.Credential{AccessKeyID: *keyID, AccessKeySecret: *keySecret})
+	case *keyID != "" || *keySecret != "":
+		return errors.New("--access-key-id and --access-key-secret go together")
+	}
+	cfg.Credentials = append(cfg.Credentials, seed.Credentials...)
+	if len(cfg.Credentials) == 0 {
+		return errors.New("no credentials: pass --access-key-id and --access-key-secret, or credentials in the seed file")
+	}
+	if seed.STSMinDuration != "" {
+		d, err := time.ParseDuration(seed.STSMinDuration)
+		if err != nil {
+			return fmt.Errorf("seed file sts_min_duration: %w", err)
+		}
+		cfg.STSMinDuration = d
+	}
+	if *stsMin > 0 {
+		cfg.STSMinDuration = *stsMin
+	}
+
+	if err := requireLoopback(*listen); err != nil {
+		return err
+	}
+	srv, err := sim.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	for _, b := range seed.Buckets {
+		if err := srv.CreateBucket(b); err != nil {
+			return fmt.Errorf("seed file: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", *listen, err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	fmt.Fprintf(s.out, "sim listening on http://%s\n", ln.Addr())
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdown); err != nil {
+		// Requests still running (a hang fault, a slow download): drop their connections.
+		_ = hs.Close()
+	}
+	return srv.Close()
+}
+
+// requireLoopback refuses to listen beyond this machine: the admin API is unsigned.
+func requireLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--listen %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("--listen %q: the emulator listens on a loopback address only (its admin API is unsigned)", addr)
+}

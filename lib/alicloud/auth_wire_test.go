@@ -1,0 +1,114 @@
+package alicloud_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
+	. "github.com/onsi/gomega"
+	"github.com/sclevine/spec"
+)
+
+func testCredentials(t *testing.T, when spec.G, it spec.S) {
+	var (
+		Expect = NewWithT(t).Expect
+		c      *cloud
+		ctx    = context.Background()
+	)
+	it.Before(func() { c = newCloud(t) })
+
+	put := func(source alicloud.Cloud) error {
+		_, err := c.store(source).Put(ctx, "probe", []byte("x"), alicloud.PutOptions{})
+		return err
+	}
+
+	when("the secret is wrong", func() {
+		it("fails at once with the cloud's code and the server's string to sign", func() {
+			source := c.source()
+			source.AccessKeySecret = "not-the-secret"
+			err := put(source)
+			Expect(alicloud.HasCode(err, "SignatureDoesNotMatch")).To(BeTrue(), "%v", err)
+			Expect(err).To(MatchError(ContainSubstring("HTTP 403")))
+			Expect(err).To(MatchError(ContainSubstring("request id")))
+			Expect(c.calls("oss", "PutObject")).To(Equal(1), "never retried")
+		})
+	})
+
+	when("the key is unknown", func() {
+		it("fails at once with InvalidAccessKeyId", func() {
+			source := c.source()
+			source.AccessKeyID = "LTAI-nobody"
+			err := put(source)
+			Expect(alicloud.HasCode(err, "InvalidAccessKeyId")).To(BeTrue(), "%v", err)
+			Expect(c.calls("oss", "PutObject")).To(Equal(1))
+		})
+	})
+
+	when("a role is assumed", func() {
+		it("signs with the role's STS credentials and renews them across expiry", func() {
+			source := c.source()
+			source.AssumeRoleARN = "acs:ram::1234567890:role/ci"
+			s := c.session(source)
+			st, err := s.Store()
+			Expect(err).NotTo(HaveOccurred())
+			_, err = st.Put(ctx, "one", []byte("1"), alicloud.PutOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			first, err := s.Credentials(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(first.AccessKeyID).To(HavePrefix("STS."))
+			Expect(first.SecurityToken).NotTo(BeEmpty())
+			Expect(c.log.secrets).To(ContainElements(first.AccessKeySecret, first.SecurityToken), "fetched secrets are registered for redaction")
+			Expect(c.calls("sts", "AssumeRole")).To(Equal(1))
+
+			_, err = st.Put(ctx, "two", []byte("2"), alicloud.PutOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(c.calls("sts", "AssumeRole")).To(Equal(1), "cached while valid")
+
+			// The SDKs sign with the wall clock, so only the client's view of expiry moves.
+			c.client.Advance(59 * time.Minute)
+			_, err = st.Put(ctx, "three", []byte("3"), alicloud.PutOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(c.calls("sts", "AssumeRole")).To(Equal(2), "renewed before expiry")
+			second, _ := s.Credentials(ctx)
+			Expect(second.AccessKeyID).NotTo(Equal(first.AccessKeyID))
+		})
+	})
+
+	when("static STS credentials are given", func() {
+		it("uses the security token, and fails clearly once it has expired", func() {
+			assumer := c.source()
+			assumer.AssumeRoleARN = "acs:ram::1234567890:role/ci"
+			sts, err := c.session(assumer).Credentials(ctx)
+			Expect(err).NotTo(HaveOccurred())
+
+			source := c.source()
+			source.AccessKeyID, source.AccessKeySecret, source.SecurityToken = sts.AccessKeyID, sts.AccessKeySecret, sts.SecurityToken
+			Expect(put(source)).To(Succeed())
+
+			c.clock.Advance(2 * time.Hour)
+			err = put(source)
+			Expect(err).To(HaveOccurred())
+			Expect(err.Error()).To(Or(ContainSubstring("SecurityTokenExpired"), ContainSubstring("InvalidAccessKeyId"), ContainSubstring("InvalidSecurityToken")))
+		})
+	})
+
+	when("the worker's ECS RAM role is used", func() {
+		it("reads the role's credentials from the metadata service", func() {
+			source := c.source()
+			source.AccessKeyID, source.AccessKeySecret = "", ""
+			source.RAMRole = "ConcourseWorker"
+			Expect(put(source)).To(Succeed())
+			Expect(c.calls("metadata", "")).To(BeNumerically(">=", 1))
+		})
+
+		it("names the role when the instance does not have it", func() {
+			source := c.source()
+			source.AccessKeyID, source.AccessKeySecret = "", ""
+			source.RAMRole = "NoSuchRole"
+			err := put(source)
+			Expect(err).To(MatchError(ContainSubstring("getting credentials from the ECS RAM role NoSuchRole")))
+			Expect(err).To(MatchError(ContainSubstring(`RoleNotFound (HTTP 404): this instance has no RAM role "NoSuchRole" attached`)))
+		})
+	})
+}

@@ -1,0 +1,105 @@
+package alicloud
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+)
+
+// ecsAPIVersion is the ECS RPC API version every call uses.
+const ecsAPIVersion = "2014-05-26"
+
+// rpcClients caches one RPC SDK client per credentials, so rotating STS credentials get a new
+// signer while steady ones reuse connections.
+type rpcClients struct {
+	byKey map[string]*sdk.Client
+}
+
+// ecsCall calls one ECS action in a region: parameters in the query as the API expects, the
+// session's credentials and retry policy, and the JSON answer decoded into out.
+func (s *Session) ecsCall(ctx context.Context, region, action string, params map[string]string, out any) error {
+	return s.call(ctx, "ecs", action, func(ctx context.Context) error {
+		creds, err := s.creds.Get(ctx)
+		if err != nil {
+			return err
+		}
+		client, err := s.rpcClient(region, creds)
+		if err != nil {
+			return err
+		}
+		request := requests.NewCommonRequest()
+		request.Method = "POST"
+		request.Product = "Ecs"
+		request.Version = ecsAPIVersion
+		request.ApiName = action
+		request.QueryParams["RegionId"] = region
+		for k, v := range params {
+			request.QueryParams[k] = v
+		}
+		if s.cloud.ECSEndpoint != "" {
+			ep, err := parseEndpoint(s.cloud.ECSEndpoint, region)
+			if err != nil {
+				return fmt.Errorf("ecs_endpoint: %w", err)
+			}
+			request.Domain, request.Scheme = ep.host, ep.scheme
+		} else {
+			request.Scheme = "https"
+		}
+		return detached(ctx, func() error {
+			response, err := client.ProcessCommonRequest(request)
+			if err != nil {
+				return err
+			}
+			if out == nil {
+				return nil
+			}
+			if err := json.Unmarshal(response.GetHttpContentBytes(), out); err != nil {
+				return fmt.Errorf("decoding the %s answer: %w", action, err)
+			}
+			return nil
+		})
+	})
+}
+
+func (s *Session) rpcClient(region string, creds Credentials) (*sdk.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rpc.byKey == nil {
+		s.rpc.byKey = map[string]*sdk.Client{}
+	}
+	key := region + "\x00" + creds.AccessKeyID + "\x00" + creds.SecurityToken
+	if c, ok := s.rpc.byKey[key]; ok {
+		return c, nil
+	}
+	c, err := sdk.NewClientWithOptions(region, s.rpcConfig(), rpcCredential(creds))
+	if err != nil {
+		return nil, fmt.Errorf("creating the ECS client: %w", err)
+	}
+	s.rpc.byKey[key] = c
+	return c, nil
+}
+
+// Region is one ECS region.
+type Region struct {
+	ID        string `json:"RegionId"`
+	LocalName string `json:"LocalName"`
+}
+
+// Regions lists the regions ECS offers the account, sorted by id.
+func (s *Session) Regions(ctx context.Context) ([]Region, error) {
+	var answer struct {
+		Regions struct {
+			Region []Region `json:"Region"`
+		} `json:"Regions"`
+	}
+	if err := s.ecsCall(ctx, s.cloud.Region, "DescribeRegions", nil, &answer); err != nil {
+		return nil, err
+	}
+	regions := answer.Regions.Region
+	sort.Slice(regions, func(i, j int) bool { return regions[i].ID < regions[j].ID })
+	return regions, nil
+}

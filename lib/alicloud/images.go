@@ -1,0 +1,339 @@
+package alicloud
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Image is an ECS custom image as DescribeImages reports it.
+type Image struct {
+	ID           string `json:"ImageId"`
+	Name         string `json:"ImageName"`
+	Description  string `json:"Description"`
+	Status       string `json:"Status"`   // Waiting, Creating, Available, CreateFailed, UnAvailable, Deprecated
+	Progress     string `json:"Progress"` // "37%"
+	Size         int    `json:"Size"`     // GiB
+	Architecture string `json:"Architecture"`
+	OSType       string `json:"OSType"`
+	Platform     string `json:"Platform"`
+	IsPublic     bool   `json:"IsPublic"`
+	IsCopied     bool   `json:"IsCopied"`
+	CreationTime string `json:"CreationTime"`
+	Tags         struct {
+		Tag []struct {
+			Key   string `json:"TagKey"`
+			Value string `json:"TagValue"`
+		} `json:"Tag"`
+	} `json:"Tags"`
+	DiskDeviceMappings struct {
+		DiskDeviceMapping []struct {
+			SnapshotID string `json:"SnapshotId"`
+			Device     string `json:"Device"`
+			Size       string `json:"Size"`
+		} `json:"DiskDeviceMapping"`
+	} `json:"DiskDeviceMappings"`
+	Region string `json:"-"`
+}
+
+// Image statuses.
+const (
+	ImageWaiting      = "Waiting"
+	ImageCreating     = "Creating"
+	ImageAvailable    = "Available"
+	ImageCreateFailed = "CreateFailed"
+	ImageUnavailable  = "UnAvailable"
+)
+
+// TagMap returns the image's tags.
+func (i Image) TagMap() map[string]string {
+	out := map[string]string{}
+	for _, t := range i.Tags.Tag {
+		out[t.Key] = t.Value
+	}
+	return out
+}
+
+// SnapshotIDs lists the snapshots behind the image.
+func (i Image) SnapshotIDs() []string {
+	var out []string
+	for _, m := range i.DiskDeviceMappings.DiskDeviceMapping {
+		if m.SnapshotID != "" {
+			out = append(out, m.SnapshotID)
+		}
+	}
+	return out
+}
+
+// Percent is the image's progress as a number from 0 to 100.
+func (i Image) Percent() int {
+	if i.Status == ImageAvailable {
+		return 100
+	}
+	p, _ := strconv.Atoi(strings.TrimSuffix(i.Progress, "%"))
+	return p
+}
+
+// ImageQuery selects images in one region. Only images owned by the account are listed.
+type ImageQuery struct {
+	IDs      []string
+	Name     string
+	Statuses []string          // empty: every status (ECS itself would list only Available ones)
+	Tags     map[string]string // all must match
+}
+
+// allImageStatuses is what ImageQuery asks for when it names none: a resource looking for its
+// images must see them while they are copying and after they failed.
+var allImageStatuses = []string{ImageWaiting, ImageCreating, ImageAvailable, ImageCreateFailed, ImageUnavailable}
+
+// describeImagesPageSize is the API's largest page.
+const describeImagesPageSize = 100
+
+// Images lists the account's images in a region matching q, every page, sorted by id.
+func (s *Session) Images(ctx context.Context, region string, q ImageQuery) ([]Image, error) {
+	params := map[string]string{"ImageOwnerAlias": "self", "PageSize": strconv.Itoa(describeImagesPageSize)}
+	if len(q.IDs) > 0 {
+		params["ImageId"] = strings.Join(q.IDs, ",")
+	}
+	if q.Name != "" {
+		params["ImageName"] = q.Name
+	}
+	statuses := q.Statuses
+	if len(statuses) == 0 {
+		statuses = allImageStatuses
+	}
+	params["Status"] = strings.Join(statuses, ",")
+	addTags(params, "Tag", q.Tags)
+	var out []Image
+	for page := 1; ; page++ {
+		params["PageNumber"] = strconv.Itoa(page)
+		var answer struct {
+			TotalCount int `json:"TotalCount"`
+			Images     struct {
+				Image []Image `json:"Image"`
+			} `json:"Images"`
+		}
+		if err := s.ecsCall(ctx, region, "DescribeImages", params, &answer); err != nil {
+			return nil, fmt.Errorf("listing images in %s: %w", region, err)
+		}
+		for _, image := range answer.Images.Image {
+			image.Region = region
+			out = append(out, image)
+		}
+		if len(answer.Images.Image) < describeImagesPageSize || len(out) >= answer.TotalCount {
+			break
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Image returns one image, or an error saying it does not exist (ECS answers an unknown id with
+// an empty list, not an error).
+func (s *Session) Image(ctx context.Context, region, id string) (Image, error) {
+	images, err := s.Images(ctx, region, ImageQuery{IDs: []string{id}})
+	if err != nil {
+		return Image{}, err
+	}
+	if len(images) == 0 {
+		return Image{}, &Error{Service: "ecs", Operation: "DescribeImages", Code: "ImageNotFound", Message: fmt.Sprintf("no image %s in %s", id, region)}
+	}
+	return images[0], nil
+}
+
+// addTags sets Tag.N.Key/Tag.N.Value parameters in key order.
+func addTags(params map[string]string, prefix string, tags map[string]string) {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		params[fmt.Sprintf("%s.%d.Key", prefix, i+1)] = k
+		params[fmt.Sprintf("%s.%d.Value", prefix, i+1)] = tags[k]
+	}
+}
+
+// ImportRequest describes a raw disk image in OSS to import.
+type ImportRequest struct {
+	Name         string
+	Description  string
+	Bucket       string // in the image's region
+	Object       string
+	DiskSizeGiB  int
+	Format       string // RAW, VHD, QCOW2
+	Architecture string // x86_64, arm64
+	OSType       string // linux
+	Platform     string // Ubuntu, Others Linux …
+	Tags         map[string]string
+}
+
+// ImportImage starts importing a disk image and returns the new image's id.
+func (s *Session) ImportImage(ctx context.Context, region string, r ImportRequest) (string, error) {
+	params := map[string]string{
+		"ImageName":                         r.Name,
+		"Description":                       r.Description,
+		"Architecture":                      r.Architecture,
+		"OSType":                            r.OSType,
+		"Platform":                          r.Platform,
+		"DiskDeviceMapping.1.OSSBucket":     r.Bucket,
+		"DiskDeviceMapping.1.OSSObject":     r.Object,
+		"DiskDeviceMapping.1.Format":        r.Format,
+		"DiskDeviceMapping.1.DiskImageSize": strconv.Itoa(r.DiskSizeGiB),
+	}
+	addTags(params, "Tag", r.Tags)
+	var answer struct {
+		ImageID string `json:"ImageId"`
+	}
+	if err := s.ecsCall(ctx, region, "ImportImage", params, &answer); err != nil {
+		return "", fmt.Errorf("importing oss://%s/%s into %s: %w", r.Bucket, r.Object, region, err)
+	}
+	return answer.ImageID, nil
+}
+
+// CopyImage starts copying an Available image to another region (with tags) and returns the
+// copy's id there.
+func (s *Session) CopyImage(ctx context.Context, from, id, to, name string, tags map[string]string) (string, error) {
+	params := map[string]string{"ImageId": id, "DestinationRegionId": to, "DestinationImageName": name}
+	addTags(params, "Tag", tags)
+	var answer struct {
+		ImageID string `json:"ImageId"`
+	}
+	if err := s.ecsCall(ctx, from, "CopyImage", params, &answer); err != nil {
+		return "", fmt.Errorf("copying image %s from %s to %s: %w", id, from, to, err)
+	}
+	return answer.ImageID, nil
+}
+
+// CancelCopy stops a copy in progress; the copy's image is removed by ECS.
+func (s *Session) CancelCopy(ctx context.Context, region, id string) error {
+	if err := s.ecsCall(ctx, region, "CancelCopyImage", map[string]string{"ImageId": id}, nil); err != nil {
+		return fmt.Errorf("cancelling the copy %s in %s: %w", id, region, err)
+	}
+	return nil
+}
+
+// DeleteImage deletes an image and then the snapshots behind it, which ECS keeps (and bills)
+// otherwise. An image that no longer exists is not an error.
+func (s *Session) DeleteImage(ctx context.Context, region, id string) error {
+	image, err := s.Image(ctx, region, id)
+	if HasCode(err, "ImageNotFound") {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if err := s.ecsCall(ctx, region, "DeleteImage", map[string]string{"ImageId": id, "Force": "true"}, nil); err != nil {
+		return fmt.Errorf("deleting image %s in %s: %w", id, region, err)
+	}
+	for _, snapshot := range image.SnapshotIDs() {
+		err := s.ecsCall(ctx, region, "DeleteSnapshot", map[string]string{"SnapshotId": snapshot, "Force": "true"}, nil)
+		if err != nil && !HasCode(err, "InvalidSnapshotId.NotFound") {
+			return fmt.Errorf("deleting snapshot %s of image %s in %s: %w", snapshot, id, region, err)
+		}
+	}
+	return nil
+}
+
+// TagImage adds tags to an image.
+func (s *Session) TagImage(ctx context.Context, region, id string, tags map[string]string) error {
+	params := map[string]string{"ResourceType": "image", "ResourceId.1": id}
+	addTags(params, "Tag", tags)
+	if err := s.ecsCall(ctx, region, "TagResources", params, nil); err != nil {
+		return fmt.Errorf("tagging image %s in %s: %w", id, region, err)
+	}
+	return nil
+}
+
+// Sharing says who may use an image.
+type Sharing struct {
+	Public   bool
+	Accounts []string // Alibaba Cloud account ids, sorted
+}
+
+// ShareImage changes who may use an image, then reads the permission back and fails unless it
+// is what was asked: a published stemcell that nobody can use is worse than a failed step.
+func (s *Session) ShareImage(ctx context.Context, region, id string, want Sharing) error {
+	have, err := s.ImageSharing(ctx, region, id)
+	if err != nil {
+		return err
+	}
+	params := map[string]string{"ImageId": id, "IsPublic": strconv.FormatBool(want.Public)}
+	wanted := map[string]bool{}
+	for _, a := range want.Accounts {
+		wanted[a] = true
+	}
+	added, removed := 0, 0
+	for _, a := range want.Accounts {
+		if !contains(have.Accounts, a) {
+			added++
+			params[fmt.Sprintf("AddAccount.%d", added)] = a
+		}
+	}
+	for _, a := range have.Accounts {
+		if !wanted[a] {
+			removed++
+			params[fmt.Sprintf("RemoveAccount.%d", removed)] = a
+		}
+	}
+	if err := s.ecsCall(ctx, region, "ModifyImageSharePermission", params, nil); err != nil {
+		return fmt.Errorf("sharing image %s in %s: %w", id, region, err)
+	}
+	got, err := s.ImageSharing(ctx, region, id)
+	if err != nil {
+		return err
+	}
+	sort.Strings(want.Accounts)
+	if got.Public != want.Public || strings.Join(got.Accounts, ",") != strings.Join(want.Accounts, ",") {
+		return fmt.Errorf("sharing image %s in %s: asked for public=%t accounts=%v, ECS reports public=%t accounts=%v",
+			id, region, want.Public, want.Accounts, got.Public, got.Accounts)
+	}
+	return nil
+}
+
+// ImageSharing reads who may use an image.
+func (s *Session) ImageSharing(ctx context.Context, region, id string) (Sharing, error) {
+	var out Sharing
+	for page := 1; ; page++ {
+		var answer struct {
+			TotalCount int `json:"TotalCount"`
+			Accounts   struct {
+				Account []struct {
+					ID string `json:"AliyunId"`
+				} `json:"Account"`
+			} `json:"Accounts"`
+			ShareGroups struct {
+				ShareGroup []struct {
+					Group string `json:"Group"`
+				} `json:"ShareGroup"`
+			} `json:"ShareGroups"`
+		}
+		params := map[string]string{"ImageId": id, "PageNumber": strconv.Itoa(page), "PageSize": "100"}
+		if err := s.ecsCall(ctx, region, "DescribeImageSharePermission", params, &answer); err != nil {
+			return Sharing{}, fmt.Errorf("reading who may use image %s in %s: %w", id, region, err)
+		}
+		for _, g := range answer.ShareGroups.ShareGroup {
+			if g.Group == "all" {
+				out.Public = true
+			}
+		}
+		for _, a := range answer.Accounts.Account {
+			out.Accounts = append(out.Accounts, a.ID)
+		}
+		if len(answer.Accounts.Account) < 100 || len(out.Accounts) >= answer.TotalCount {
+			break
+		}
+	}
+	sort.Strings(out.Accounts)
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,157 @@
+package alicloud
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Instance is an ECS instance as DescribeInstances reports it.
+type Instance struct {
+	ID     string `json:"InstanceId"`
+	Name   string `json:"InstanceName"`
+	Status string `json:"Status"` // Pending, Running, Starting, Stopping, Stopped
+	ZoneID string `json:"ZoneId"`
+	Type   string `json:"InstanceType"`
+	VPC    struct {
+		VpcID     string `json:"VpcId"`
+		VSwitchID string `json:"VSwitchId"`
+	} `json:"VpcAttributes"`
+	Tags struct {
+		Tag []struct {
+			Key   string `json:"TagKey"`
+			Value string `json:"TagValue"`
+		} `json:"Tag"`
+	} `json:"Tags"`
+}
+
+// InstanceQuery selects instances in one region; empty fields do not filter.
+type InstanceQuery struct {
+	IDs   []string
+	VpcID string
+	Tags  map[string]string
+}
+
+// Instances lists a region's instances matching q, every page, sorted by id.
+func (s *Session) Instances(ctx context.Context, region string, q InstanceQuery) ([]Instance, error) {
+	params := map[string]string{"PageSize": "100"}
+	if len(q.IDs) > 0 {
+		ids, _ := json.Marshal(q.IDs)
+		params["InstanceIds"] = string(ids)
+	}
+	if q.VpcID != "" {
+		params["VpcId"] = q.VpcID
+	}
+	addTags(params, "Tag", q.Tags)
+	var out []Instance
+	for page := 1; ; page++ {
+		params["PageNumber"] = strconv.Itoa(page)
+		var answer struct {
+			TotalCount int `json:"TotalCount"`
+			Instances  struct {
+				Instance []Instance `json:"Instance"`
+			} `json:"Instances"`
+		}
+		if err := s.ecsCall(ctx, region, "DescribeInstances", params, &answer); err != nil {
+			return nil, fmt.Errorf("listing instances in %s: %w", region, err)
+		}
+		out = append(out, answer.Instances.Instance...)
+		if len(answer.Instances.Instance) < 100 || len(out) >= answer.TotalCount {
+			break
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// DeleteInstances force-deletes instances and waits, up to timeout, until ECS no longer lists
+// them; it names the ones still there when time runs out.
+func (s *Session) DeleteInstances(ctx context.Context, region string, ids []string, timeout time.Duration) error {
+	for _, id := range ids {
+		err := s.ecsCall(ctx, region, "DeleteInstance", map[string]string{"InstanceId": id, "Force": "true"}, nil)
+		if err != nil && !HasCode(err, "InvalidInstanceId.NotFound") {
+			return fmt.Errorf("deleting instance %s in %s: %w", id, region, err)
+		}
+	}
+	deadline := time.Now().Add(timeout)
+	for delay := time.Second; ; delay = min(2*delay, 15*time.Second) {
+		left, err := s.Instances(ctx, region, InstanceQuery{IDs: ids})
+		if err != nil {
+			return err
+		}
+		if len(left) == 0 {
+			return nil
+		}
+		if time.Now().Add(delay).After(deadline) {
+			names := make([]string, len(left))
+			for i, in := range left {
+				names[i] = in.ID + " (" + in.Status + ")"
+			}
+			return fmt.Errorf("instances in %s still exist %s after deletion: %v", region, timeout, names)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}
+
+// ZoneWithStock returns the first zone (in zone order) where every one of the instance types
+// can be bought now, per DescribeAvailableResource; the error lists what each zone lacks.
+func (s *Session) ZoneWithStock(ctx context.Context, region string, instanceTypes []string) (string, error) {
+	var answer struct {
+		AvailableZones struct {
+			AvailableZone []struct {
+				ZoneID             string `json:"ZoneId"`
+				Status             string `json:"Status"`
+				StatusCategory     string `json:"StatusCategory"`
+				AvailableResources struct {
+					AvailableResource []struct {
+						Type               string `json:"Type"`
+						SupportedResources struct {
+							SupportedResource []struct {
+								Value          string `json:"Value"`
+								Status         string `json:"Status"`
+								StatusCategory string `json:"StatusCategory"`
+							} `json:"SupportedResource"`
+						} `json:"SupportedResources"`
+					} `json:"AvailableResource"`
+				} `json:"AvailableResources"`
+			} `json:"AvailableZone"`
+		} `json:"AvailableZones"`
+	}
+	params := map[string]string{"DestinationResource": "InstanceType", "InstanceChargeType": "PostPaid"}
+	if err := s.ecsCall(ctx, region, "DescribeAvailableResource", params, &answer); err != nil {
+		return "", fmt.Errorf("checking instance stock in %s: %w", region, err)
+	}
+	zones := answer.AvailableZones.AvailableZone
+	sort.Slice(zones, func(i, j int) bool { return zones[i].ZoneID < zones[j].ZoneID })
+	var lacking []string
+	for _, z := range zones {
+		inStock := map[string]bool{}
+		if z.Status == "Available" {
+			for _, r := range z.AvailableResources.AvailableResource {
+				for _, sr := range r.SupportedResources.SupportedResource {
+					if sr.Status == "Available" && sr.StatusCategory != "WithoutStock" {
+						inStock[sr.Value] = true
+					}
+				}
+			}
+		}
+		var missing []string
+		for _, t := range instanceTypes {
+			if !inStock[t] {
+				missing = append(missing, t)
+			}
+		}
+		if len(missing) == 0 {
+			return z.ZoneID, nil
+		}
+		lacking = append(lacking, fmt.Sprintf("%s lacks %v", z.ZoneID, missing))
+	}
+	return "", fmt.Errorf("no zone in %s has %v in stock: %v", region, instanceTypes, lacking)
+}

@@ -1,0 +1,117 @@
+package sim
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+)
+
+// adminPrefix starts the admin API. OSS bucket names cannot start with '_', so it never shadows
+// a bucket.
+const adminPrefix = "/_sim/"
+
+const maxAdminBody = 64 << 10
+
+// qpsRequest is the body of POST /_sim/qps.
+type qpsRequest struct {
+	Service string  `json:"service"`
+	Action  string  `json:"action"`
+	QPS     float64 `json:"qps"`
+}
+
+// serveAdmin is the unsigned admin API. It answers loopback callers only: anyone who can reach
+// it can inject faults and read the journal.
+func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	if !loopbackAddr(r.RemoteAddr) {
+		adminJSON(w, http.StatusForbidden, map[string]string{"error": "the admin API answers loopback callers only"})
+		return
+	}
+	path := strings.TrimPrefix(r.URL.Path, adminPrefix)
+	switch {
+	case path == "faults" && r.Method == http.MethodPost:
+		var j faultJSON
+		if err := decodeStrict(r.Body, &j); err != nil {
+			adminError(w, http.StatusBadRequest, err)
+			return
+		}
+		f, err := j.fault()
+		if err == nil {
+			var id string
+			if id, err = s.addFault(f); err == nil {
+				adminJSON(w, http.StatusCreated, map[string]string{"id": id})
+				return
+			}
+		}
+		adminError(w, http.StatusBadRequest, err)
+	case path == "faults" && r.Method == http.MethodGet:
+		adminJSON(w, http.StatusOK, s.faults.list())
+	case path == "faults" && r.Method == http.MethodDelete:
+		s.ClearFaults()
+		w.WriteHeader(http.StatusNoContent)
+	case strings.HasPrefix(path, "faults/") && r.Method == http.MethodDelete:
+		if !s.RemoveFault(strings.TrimPrefix(path, "faults/")) {
+			adminError(w, http.StatusNotFound, fmt.Errorf("no fault %q", strings.TrimPrefix(path, "faults/")))
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case path == "qps" && r.Method == http.MethodPost:
+		var q qpsRequest
+		if err := decodeStrict(r.Body, &q); err != nil {
+			adminError(w, http.StatusBadRequest, err)
+			return
+		}
+		switch q.Service {
+		case serviceOSS, serviceECS, serviceSTS, serviceMetadata:
+		default:
+			adminError(w, http.StatusBadRequest, fmt.Errorf("qps service %q: want oss, ecs, sts or metadata", q.Service))
+			return
+		}
+		s.SetQPS(q.Service, q.Action, q.QPS)
+		w.WriteHeader(http.StatusNoContent)
+	case path == "journal" && r.Method == http.MethodGet:
+		adminJSON(w, http.StatusOK, s.Journal())
+	case path == "reset" && r.Method == http.MethodPost:
+		s.Reset()
+		if r.URL.Query().Get("state") == "true" {
+			s.ResetState()
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		adminError(w, http.StatusNotFound, fmt.Errorf("no admin route %s %s", r.Method, r.URL.Path))
+	}
+}
+
+func decodeStrict(body io.Reader, v any) error {
+	dec := json.NewDecoder(io.LimitReader(body, maxAdminBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("decoding the request body: %w", err)
+	}
+	return nil
+}
+
+func adminJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		status, body = http.StatusInternalServerError, []byte(`{"error":"encoding the answer"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+func adminError(w http.ResponseWriter, status int, err error) {
+	adminJSON(w, status, map[string]string{"error": err.Error()})
+}
+
+func loopbackAddr(remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

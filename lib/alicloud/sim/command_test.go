@@ -1,0 +1,132 @@
+package sim_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
+	. "github.com/onsi/gomega"
+	"github.com/sclevine/spec"
+)
+
+func testCommand(t *testing.T, context spec.G, it spec.S) {
+	var (
+		Expect = NewWithT(t).Expect
+		bin    string
+		dir    string
+	)
+
+	it.Before(func() {
+		dir = t.TempDir()
+		bin = filepath.Join(dir, "cpi-ci")
+		build := exec.Command("go", "build", "-o", bin, "github.com/bosh-alicloud/concourse-pack/cmd/cpi-ci")
+		out, err := build.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+	})
+
+	it("serves the SDKs on the address it prints and stops cleanly on SIGTERM", func() {
+		dataDir := filepath.Join(dir, "data")
+		seed := filepath.Join(dir, "seed.yml")
+		Expect(os.WriteFile(seed, []byte(strings.Join([]string{
+			"default_region: cn-hangzhou",
+			"credentials:",
+			"  - access_key_id: LTAI5tSeededKey",
+			"    access_key_secret: seeded-secret",
+			"buckets:",
+			"  - name: seeded-artifacts",
+			"    region: eu-central-1",
+			"sts_min_duration: 5s",
+		}, "\n")), 0o600)).To(Succeed())
+
+		var stderr bytes.Buffer
+		cmd := exec.Command(bin, "sim", "--listen", "127.0.0.1:0", "--access-key-id", keyID, "--access-key-secret", keySecret,
+			"--data-dir", dataDir, "--seed", seed, "--sts-min-duration", "2s")
+		cmd.Stderr = &stderr
+		stdout, err := cmd.StdoutPipe()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(cmd.Start()).To(Succeed())
+		exited := make(chan error, 1)
+		defer func() {
+			select {
+			case <-exited:
+			default:
+				_ = cmd.Process.Kill()
+			}
+		}()
+
+		lines := make(chan string, 1)
+		go func() {
+			sc := bufio.NewScanner(stdout)
+			if sc.Scan() {
+				lines <- sc.Text()
+			}
+			_, _ = bufio.NewReader(stdout).WriteTo(new(bytes.Buffer))
+			exited <- cmd.Wait()
+		}()
+		var line string
+		select {
+		case line = <-lines:
+		case err := <-exited:
+			t.Fatalf("cpi-ci sim exited early (%v): %s", err, stderr.String())
+		case <-time.After(30 * time.Second):
+			t.Fatalf("cpi-ci sim printed no address: %s", stderr.String())
+		}
+		Expect(line).To(MatchRegexp(`^sim listening on http://127\.0\.0\.1:\d+$`))
+		url := strings.TrimPrefix(line, "sim listening on ")
+		Expect(url).NotTo(HaveSuffix(":0"))
+
+		client := func(id, secret, region string) *oss.Client {
+			return oss.NewClient(oss.LoadDefaultConfig().
+				WithCredentialsProvider(credentials.NewStaticCredentialsProvider(id, secret)).
+				WithRegion(region).WithEndpoint(url).WithUsePathStyle(true).WithRetryMaxAttempts(1))
+		}
+		c := client(keyID, keySecret, "eu-central-1")
+		_, err = c.PutObject(contextBackground(), &oss.PutObjectRequest{Bucket: oss.Ptr("seeded-artifacts"), Key: oss.Ptr("state/rev-1.json"), Body: strings.NewReader(`{"rev":1}`)})
+		Expect(err).NotTo(HaveOccurred())
+		get, err := c.GetObject(contextBackground(), &oss.GetObjectRequest{Bucket: oss.Ptr("seeded-artifacts"), Key: oss.Ptr("state/rev-1.json")})
+		Expect(err).NotTo(HaveOccurred())
+		var body bytes.Buffer
+		_, _ = body.ReadFrom(get.Body)
+		get.Body.Close()
+		Expect(body.String()).To(Equal(`{"rev":1}`))
+		// The seed file's own credential works too.
+		_, err = client("LTAI5tSeededKey", "seeded-secret", "cn-hangzhou").PutBucket(contextBackground(), &oss.PutBucketRequest{Bucket: oss.Ptr("second-account")})
+		Expect(err).NotTo(HaveOccurred())
+
+		Expect(cmd.Process.Signal(syscall.SIGTERM)).To(Succeed())
+		select {
+		case err := <-exited:
+			Expect(err).NotTo(HaveOccurred(), stderr.String())
+		case <-time.After(15 * time.Second):
+			t.Fatalf("cpi-ci sim did not stop on SIGTERM")
+		}
+		Expect(cmd.ProcessState.ExitCode()).To(Equal(0))
+		Expect(stderr.String()).NotTo(ContainSubstring(keySecret))
+		left, err := os.ReadDir(dataDir)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(left).To(BeEmpty())
+	})
+
+	it("refuses a non-loopback address and an unknown seed key", func() {
+		out, err := exec.Command(bin, "sim", "--listen", "0.0.0.0:0", "--access-key-id", "a", "--access-key-secret", "b").CombinedOutput()
+		var exit *exec.ExitError
+		Expect(errors.As(err, &exit)).To(BeTrue(), string(out))
+		Expect(exit.ExitCode()).To(Equal(1))
+		Expect(string(out)).To(ContainSubstring("loopback"))
+
+		seed := filepath.Join(dir, "bad.yml")
+		Expect(os.WriteFile(seed, []byte("bukets: []\n"), 0o600)).To(Succeed())
+		out, err = exec.Command(bin, "sim", "--listen", "127.0.0.1:0", "--seed", seed, "--access-key-id", "a", "--access-key-secret", "b").CombinedOutput()
+		Expect(errors.As(err, &exit)).To(BeTrue(), string(out))
+		Expect(string(out)).To(ContainSubstring("bukets"))
+	})
+}

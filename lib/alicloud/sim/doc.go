@@ -1,0 +1,23 @@
+// Package sim emulates Alibaba Cloud (OSS, STS, ECS RPC, instance metadata) on the real wire protocol.
+// It must never ship in a resource binary and shares no code with lib/alicloud, the client it tests.
+//
+// The official SDKs run against it unchanged, in tests and in the local demo. The server side is
+// written from the protocol facts alone, so a client mistake cannot be mirrored and pass unnoticed.
+//
+// # Routing
+//
+// One http.Handler serves everything:
+//
+//   - /_sim/…: the admin API (faults, QPS limits, journal, reset); unsigned, loopback callers only.
+//   - /latest/api/token and /latest/meta-data/…, when the request carries no OSS signature: the ECS
+//     instance metadata service (RAM role credentials, IMDSv2-style tokens).
+//   - a query with Action and Version: RPC (V1 HMAC-SHA1 signatures). Version 2014-05-26 is ECS,
+//     2015-04-01 is STS (AssumeRole). Actions are looked up in a per-service table, so ECS actions
+//     are added by registering handlers.
+//   - everything else: OSS, path style (/bucket/key), V1 and V4 signatures in headers or presigned
+//     query strings.
+//
+// Object bodies live in files under Config.DataDir and are streamed in and out; only metadata is
+// kept in memory. Every request is recorded in a bounded journal, and faults (throttling, 5xx,
+// latency, connection resets, hangs) and per-action QPS limits can be injected from Go or over HTTP.
+package sim

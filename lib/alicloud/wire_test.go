@@ -1,0 +1,172 @@
+package alicloud_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+	osscredentials "github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
+)
+
+// The wire tests run the pack's client through the official SDKs against the emulator.
+
+const (
+	testKeyID     = "LTAI-wire-test"
+	testKeySecret = "wire-test-secret-value"
+	testRegion    = "cn-hangzhou"
+	testBucket    = "cpi-wire"
+)
+
+// clock is a settable time shared by the emulator and the client.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// cloud is an emulator with one bucket, and what a test needs to make sessions against it.
+type cloud struct {
+	t      *testing.T
+	sim    *sim.Server
+	url    string
+	clock  *clock // the emulator's
+	client *clock // the client's, for credential expiry
+	log    *logLines
+	bucket string
+}
+
+func newCloud(t *testing.T) *cloud {
+	t.Helper()
+	c := &clock{now: time.Now().UTC()}
+	server, err := sim.New(sim.Config{
+		Credentials: []sim.Credential{{AccessKeyID: testKeyID, AccessKeySecret: testKeySecret}},
+		DataDir:     t.TempDir(),
+		Clock:       c.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := httptest.NewServer(server)
+	t.Cleanup(func() { web.Close(); server.Close() })
+	cl := &cloud{t: t, sim: server, url: web.URL, clock: c, client: &clock{now: c.now}, log: &logLines{}, bucket: testBucket}
+	admin := oss.NewClient(oss.LoadDefaultConfig().WithRegion(testRegion).WithEndpoint(web.URL).WithUsePathStyle(true).
+		WithCredentialsProvider(osscredentials.NewStaticCredentialsProvider(testKeyID, testKeySecret)))
+	if _, err := admin.PutBucket(context.Background(), &oss.PutBucketRequest{Bucket: oss.Ptr(testBucket)}); err != nil {
+		t.Fatal(err)
+	}
+	server.Reset() // start every test with an empty journal
+	return cl
+}
+
+// source is a working Cloud block pointing at the emulator.
+func (c *cloud) source() alicloud.Cloud {
+	return alicloud.Cloud{
+		AccessKeyID: testKeyID, AccessKeySecret: testKeySecret, Region: testRegion, Bucket: c.bucket,
+		OSSEndpoint: c.url, ECSEndpoint: c.url, STSEndpoint: c.url,
+	}
+}
+
+func (c *cloud) session(source alicloud.Cloud) *alicloud.Session {
+	c.t.Helper()
+	s, err := alicloud.NewSession(source, alicloud.Options{
+		Log: c.log, Secrets: c.log, Clock: c.client.Now, MetadataURL: c.url,
+		Retry:       alicloud.RetryPolicy{Attempts: 5, BaseDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond},
+		CallTimeout: 10 * time.Second,
+	})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return s
+}
+
+func (c *cloud) store(source alicloud.Cloud) *alicloud.Store {
+	c.t.Helper()
+	st, err := c.session(source).Store()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return st
+}
+
+// calls counts journal entries of a service and action ("" for any).
+func (c *cloud) calls(service, action string) int {
+	n := 0
+	for _, e := range c.sim.Journal() {
+		if (service == "" || e.Service == service) && (action == "" || e.Action == action) {
+			n++
+		}
+	}
+	return n
+}
+
+// logLines records what the client logs and the secrets it registers.
+type logLines struct {
+	mu      sync.Mutex
+	lines   []string
+	secrets []string
+}
+
+func (l *logLines) Printf(format string, args ...any) { l.add(fmt.Sprintf(format, args...)) }
+func (l *logLines) Warnf(format string, args ...any) {
+	l.add("warning: " + fmt.Sprintf(format, args...))
+}
+func (l *logLines) add(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, s)
+}
+func (l *logLines) Register(s ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.secrets = append(l.secrets, s...)
+}
+func (l *logLines) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.lines...)
+}
+
+func randomBytes(n int, seed uint64) []byte {
+	b := make([]byte, n)
+	rng := rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8)})
+	_, _ = rng.Read(b)
+	return b
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func httpGet(url string) (int, []byte, error) {
+	response, err := http.Get(url)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer response.Body.Close()
+	var body bytes.Buffer
+	_, err = body.ReadFrom(response.Body)
+	return response.StatusCode, body.Bytes(), err
+}
