@@ -92,7 +92,9 @@ func classify(service, operation string, err error) (*Error, bool) {
 		e.Status, e.Code, e.Message, e.RequestID = ossErr.StatusCode, ossErr.Code, ossErr.Message, ossErr.RequestID
 	case errors.As(err, &serverErr):
 		e.Status, e.Code, e.Message, e.RequestID = serverErr.HttpStatus(), serverErr.ErrorCode(), serverErr.Message(), serverErr.RequestId()
-	case errors.Is(err, syscall.ECONNRESET) || strings.Contains(err.Error(), "connection reset"):
+	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) ||
+		containsAny(err.Error(), "connection reset", "broken pipe", "use of closed network connection",
+			"server closed idle connection", "transport connection broken"):
 		e.Code, e.Message = "ConnectionReset", err.Error()
 		return e, true
 	case errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(err.Error(), "connection refused"):
@@ -112,3 +114,12 @@ func classify(service, operation string, err error) (*Error, bool) {
 }
 
 func asError(err error, target **Error) bool { return errors.As(err, target) }
+
+func containsAny(s string, parts ...string) bool {
+	for _, p := range parts {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}

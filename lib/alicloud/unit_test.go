@@ -138,6 +138,8 @@ func testClassify(t *testing.T, _ spec.G, it spec.S) {
 			{&oss.ServiceError{StatusCode: 429, Code: "TooManyRequests"}, "TooManyRequests", true},
 			{&Error{Status: 400, Code: "Throttling.User"}, "Throttling.User", true},
 			{fmt.Errorf("read: %w", syscall.ECONNRESET), "ConnectionReset", true},
+			{&net.OpError{Op: "write", Err: net.ErrClosed}, "ConnectionReset", true},
+			{fmt.Errorf("write: %w", syscall.EPIPE), "ConnectionReset", true},
 			{io.ErrUnexpectedEOF, "ConnectionClosed", true},
 			{&net.OpError{Op: "dial", Err: timeoutErr{}}, "Timeout", true},
 			{context.Canceled, "Cancelled", false},
