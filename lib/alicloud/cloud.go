@@ -92,6 +92,9 @@ type Options struct {
 	// MetadataURL is the ECS instance metadata service; empty means $ALIBABA_CLOUD_METADATA_URL,
 	// then http://100.100.100.200.
 	MetadataURL string
+	// AssumeRoleDuration is how long assumed-role credentials last (the cache renews them well
+	// before); default one hour.
+	AssumeRoleDuration time.Duration
 	// Clock is used for credential expiry; tests move it.
 	Clock func() time.Time
 }
@@ -115,6 +118,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
+	}
+	if o.AssumeRoleDuration <= 0 {
+		o.AssumeRoleDuration = time.Hour
 	}
 	return o
 }

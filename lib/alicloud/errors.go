@@ -97,6 +97,9 @@ func classify(service, operation string, err error) (*Error, bool) {
 			"server closed idle connection", "transport connection broken"):
 		e.Code, e.Message = "ConnectionReset", err.Error()
 		return e, true
+	case strings.Contains(err.Error(), "crc is inconsistent"):
+		e.Code, e.Message = "CRCMismatch", err.Error() // corrupted in transit: sending again helps
+		return e, true
 	case errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(err.Error(), "connection refused"):
 		e.Code, e.Message = "ConnectionRefused", err.Error()
 		return e, true

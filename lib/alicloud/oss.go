@@ -1,7 +1,6 @@
 package alicloud
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -160,13 +159,25 @@ func (st *Store) fail(operation, name string, err error) error {
 
 // Put writes a small object from memory (records, state).
 func (st *Store) Put(ctx context.Context, name string, body []byte, opts PutOptions) (ObjectInfo, error) {
-	request := &oss.PutObjectRequest{Bucket: oss.Ptr(st.bucket), Key: oss.Ptr(st.Key(name)), Body: bytes.NewReader(body)}
+	request := &oss.PutObjectRequest{Bucket: oss.Ptr(st.bucket), Key: oss.Ptr(st.Key(name))}
 	opts.apply(request)
-	result, err := st.client.PutObject(ctx, request)
+	result, err := st.putObject(ctx, request, body)
 	if err != nil {
 		return ObjectInfo{}, st.fail("PutObject", name, err)
 	}
 	return ObjectInfo{Name: name, Size: int64(len(body)), ETag: oss.ToString(result.ETag), CRC64: oss.ToString(result.HashCRC64)}, nil
+}
+
+// putObject sends a PutObject whose body is data, retried by the session with a fresh body.
+func (st *Store) putObject(ctx context.Context, request *oss.PutObjectRequest, data []byte) (*oss.PutObjectResult, error) {
+	var result *oss.PutObjectResult
+	err := st.sendBody(ctx, "PutObject", data, func(ctx context.Context, body io.Reader, length int64) (err error) {
+		attempt := *request
+		attempt.Body, attempt.ContentLength = body, oss.Ptr(length)
+		result, err = st.client.PutObject(ctx, &attempt, noSDKRetry)
+		return err
+	})
+	return result, err
 }
 
 // PutJSON writes v as an indented JSON object.
@@ -194,13 +205,13 @@ func (st *Store) CreateIfAbsent(ctx context.Context, name string, body []byte, o
 		metadata[k] = v
 	}
 	opts.Metadata = metadata
-	request := &oss.PutObjectRequest{Bucket: oss.Ptr(st.bucket), Key: oss.Ptr(st.Key(name)), Body: bytes.NewReader(body), ForbidOverwrite: oss.Ptr("true")}
+	request := &oss.PutObjectRequest{Bucket: oss.Ptr(st.bucket), Key: oss.Ptr(st.Key(name)), ForbidOverwrite: oss.Ptr("true")}
 	opts.apply(request)
-	_, err := st.client.PutObject(ctx, request)
+	_, err := st.putObject(ctx, request, body)
 	if err == nil {
 		return true, nil
 	}
-	if e, _ := classify("oss", "PutObject", err); e.Code != "FileAlreadyExists" {
+	if !HasCode(err, "FileAlreadyExists") {
 		return false, st.fail("PutObject", name, err)
 	}
 	existing, err := st.Head(ctx, name)

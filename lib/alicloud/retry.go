@@ -2,6 +2,7 @@ package alicloud
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"time"
 )
@@ -50,10 +51,16 @@ func (s *Session) call(ctx context.Context, service, operation string, try func(
 		if err == nil {
 			return nil
 		}
+		// An error that already carries a cloud error (a credentials fetch that failed) keeps
+		// its own context; anything else becomes an *Error of this call.
+		var inner *Error
+		wrapped := errors.As(err, &inner) && error(inner) != err
 		cloudErr, retryable := classify(service, operation, err)
-		cloudErr.Attempts = attempt
+		if !wrapped {
+			cloudErr.Attempts, err = attempt, cloudErr
+		}
 		if ctx.Err() != nil || !retryable || attempt >= p.Attempts {
-			return cloudErr
+			return err
 		}
 		delay := p.Delay(attempt + 1)
 		s.logRetry(cloudErr, attempt, delay)

@@ -12,10 +12,6 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/sts"
 )
 
-// assumedRoleDuration is how long an assumed role's credentials last; the cache renews them
-// well before.
-const assumedRoleDuration = time.Hour
-
 // rpcCredential turns credentials into what the RPC SDK signs with.
 func rpcCredential(c Credentials) auth.Credential {
 	if c.SecurityToken != "" {
@@ -39,7 +35,7 @@ func (s *Session) assumeRole(ctx context.Context, base Credentials, arn string) 
 	request := sts.CreateAssumeRoleRequest()
 	request.RoleArn = arn
 	request.RoleSessionName = "concourse-pack"
-	request.DurationSeconds = requests.NewInteger(int(assumedRoleDuration.Seconds()))
+	request.DurationSeconds = requests.NewInteger(int(s.opts.AssumeRoleDuration.Seconds()))
 	if s.cloud.STSEndpoint != "" {
 		ep, err := parseEndpoint(s.cloud.STSEndpoint, s.cloud.Region)
 		if err != nil {

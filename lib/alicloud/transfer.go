@@ -91,6 +91,7 @@ type UploadOptions struct {
 // Upload streams r into an object: one PUT when it fits in a part, otherwise a multipart upload
 // with parts in parallel. The SHA-256 (and SHA-1 when asked) of the bytes are computed on the
 // way and the object's CRC-64 is checked against them; a failed multipart upload is aborted.
+// Every part is retried on its own, with a fresh body (see guardedBody).
 func (st *Store) Upload(ctx context.Context, name string, r io.Reader, opts UploadOptions) (ObjectInfo, error) {
 	opts.TransferOptions = opts.TransferOptions.withDefaults()
 	sums := newDigests(opts.SHA1)
@@ -108,29 +109,18 @@ func (st *Store) Upload(ctx context.Context, name string, r io.Reader, opts Uplo
 	if opts.ForbidOverwrite {
 		request.ForbidOverwrite = oss.Ptr("true")
 	}
-	total := int64(-1)
-	if small {
-		total = int64(n)
-	}
-	request.ProgressFn = func(_, transferred, _ int64) { opts.Progress(transferred, total) }
-
 	var etag, crc string
 	if small {
-		request.Body = bytes.NewReader(first[:n])
-		result, err := st.client.PutObject(ctx, request)
+		result, err := st.putObject(ctx, request, first[:n])
 		if err != nil {
 			return ObjectInfo{}, st.fail("PutObject", name, err)
 		}
+		opts.Progress(int64(n), int64(n))
 		etag, crc = oss.ToString(result.ETag), oss.ToString(result.HashCRC64)
 	} else {
-		uploader := oss.NewUploader(st.client, func(o *oss.UploaderOptions) {
-			o.PartSize, o.ParallelNum = opts.PartSize, opts.Parallel
-		})
-		body := io.MultiReader(bytes.NewReader(first[:n]), source)
-		first = nil
-		result, err := uploader.UploadFrom(ctx, request, body)
+		result, err := st.multipart(ctx, name, request, io.MultiReader(bytes.NewReader(first[:n]), source), first[:0], opts)
 		if err != nil {
-			return ObjectInfo{}, st.fail("MultipartUpload", name, err)
+			return ObjectInfo{}, err
 		}
 		etag, crc = oss.ToString(result.ETag), oss.ToString(result.HashCRC64)
 	}

@@ -28,49 +28,29 @@ const (
 	testBucket    = "cpi-wire"
 )
 
-// clock is a settable time shared by the emulator and the client.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // cloud is an emulator with one bucket, and what a test needs to make sessions against it.
 type cloud struct {
 	t      *testing.T
 	sim    *sim.Server
 	url    string
-	clock  *clock // the emulator's
-	client *clock // the client's, for credential expiry
 	log    *logLines
 	bucket string
 }
 
 func newCloud(t *testing.T) *cloud {
 	t.Helper()
-	c := &clock{now: time.Now().UTC()}
 	server, err := sim.New(sim.Config{
 		Credentials: []sim.Credential{{AccessKeyID: testKeyID, AccessKeySecret: testKeySecret}},
 		DataDir:     t.TempDir(),
-		Clock:       c.Now,
+		// Short-lived STS credentials let tests see real expiry.
+		STSMinDuration: time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	web := httptest.NewServer(server)
 	t.Cleanup(func() { web.Close(); server.Close() })
-	cl := &cloud{t: t, sim: server, url: web.URL, clock: c, client: &clock{now: c.now}, log: &logLines{}, bucket: testBucket}
+	cl := &cloud{t: t, sim: server, url: web.URL, log: &logLines{}, bucket: testBucket}
 	admin := oss.NewClient(oss.LoadDefaultConfig().WithRegion(testRegion).WithEndpoint(web.URL).WithUsePathStyle(true).
 		WithCredentialsProvider(osscredentials.NewStaticCredentialsProvider(testKeyID, testKeySecret)))
 	if _, err := admin.PutBucket(context.Background(), &oss.PutBucketRequest{Bucket: oss.Ptr(testBucket)}); err != nil {
@@ -88,13 +68,17 @@ func (c *cloud) source() alicloud.Cloud {
 	}
 }
 
-func (c *cloud) session(source alicloud.Cloud) *alicloud.Session {
+func (c *cloud) session(source alicloud.Cloud, tweaks ...func(*alicloud.Options)) *alicloud.Session {
 	c.t.Helper()
-	s, err := alicloud.NewSession(source, alicloud.Options{
-		Log: c.log, Secrets: c.log, Clock: c.client.Now, MetadataURL: c.url,
+	opts := alicloud.Options{
+		Log: c.log, Secrets: c.log, MetadataURL: c.url,
 		Retry:       alicloud.RetryPolicy{Attempts: 5, BaseDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond},
 		CallTimeout: 10 * time.Second,
-	})
+	}
+	for _, tweak := range tweaks {
+		tweak(&opts)
+	}
+	s, err := alicloud.NewSession(source, opts)
 	if err != nil {
 		c.t.Fatal(err)
 	}

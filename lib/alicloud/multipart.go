@@ -1,0 +1,119 @@
+package alicloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+)
+
+// multipart uploads everything r yields as object name: parts of PartSize read in order into at
+// most Parallel+1 buffers, uploaded Parallel at a time, each retried on its own; then completed,
+// or aborted on any failure. first is an empty slice whose backing array may be reused as a part
+// buffer: the caller's initial read, which r replays from that same array before anything else.
+func (st *Store) multipart(ctx context.Context, name string, request *oss.PutObjectRequest, r io.Reader, first []byte, opts UploadOptions) (*oss.CompleteMultipartUploadResult, error) {
+	initiate := &oss.InitiateMultipartUploadRequest{Bucket: request.Bucket, Key: request.Key, ContentType: request.ContentType,
+		Metadata: request.Metadata, ForbidOverwrite: request.ForbidOverwrite}
+	started, err := st.client.InitiateMultipartUpload(ctx, initiate)
+	if err != nil {
+		return nil, st.fail("InitiateMultipartUpload", name, err)
+	}
+	uploadID := started.UploadId
+	abort := func(cause error) error {
+		// The caller's context may be what failed: abort on a fresh, bounded one.
+		abortCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), st.s.opts.CallTimeout)
+		defer cancel()
+		_, _ = st.client.AbortMultipartUpload(abortCtx, &oss.AbortMultipartUploadRequest{Bucket: request.Bucket, Key: request.Key, UploadId: uploadID})
+		return cause
+	}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	pool := make(chan []byte, opts.Parallel+1)
+	pool <- first
+	for i := 0; i < opts.Parallel; i++ {
+		pool <- nil
+	}
+	var (
+		mu    sync.Mutex
+		parts []oss.UploadPart
+		sent  atomic.Int64
+		wg    sync.WaitGroup
+	)
+	for number := int32(1); ; number++ {
+		var buf []byte
+		select {
+		case buf = <-pool:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if int64(cap(buf)) < opts.PartSize {
+			buf = make([]byte, opts.PartSize)
+		}
+		n, readErr := io.ReadFull(r, buf[:opts.PartSize])
+		if n == 0 && readErr != nil {
+			if !errors.Is(readErr, io.EOF) {
+				cancel(fmt.Errorf("reading %s: %w", name, readErr))
+			}
+			break
+		}
+		wg.Add(1)
+		go func(number int32, data []byte) {
+			defer wg.Done()
+			defer func() { pool <- data[:0] }()
+			etag, err := st.uploadPart(ctx, name, request, uploadID, number, data)
+			if err != nil {
+				cancel(err)
+				return
+			}
+			mu.Lock()
+			parts = append(parts, oss.UploadPart{PartNumber: number, ETag: oss.Ptr(etag)})
+			mu.Unlock()
+			opts.Progress(sent.Add(int64(len(data))), -1)
+		}(number, buf[:n])
+		if readErr != nil {
+			if !errors.Is(readErr, io.ErrUnexpectedEOF) && !errors.Is(readErr, io.EOF) {
+				cancel(fmt.Errorf("reading %s: %w", name, readErr))
+			}
+			break
+		}
+	}
+	wg.Wait()
+	if cause := context.Cause(ctx); cause != nil {
+		return nil, abort(cause)
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i].PartNumber < parts[j].PartNumber })
+	complete := &oss.CompleteMultipartUploadRequest{Bucket: request.Bucket, Key: request.Key, UploadId: uploadID,
+		ForbidOverwrite: request.ForbidOverwrite, Acl: request.Acl, CompleteMultipartUpload: &oss.CompleteMultipartUpload{Parts: parts}}
+	result, err := st.client.CompleteMultipartUpload(ctx, complete)
+	if err != nil {
+		return nil, abort(st.fail("CompleteMultipartUpload", name, err))
+	}
+	return result, nil
+}
+
+// uploadPart sends one part with the session's retry policy and a fresh body per attempt; the
+// SDK checks the part's CRC-64 against the server's, and a mismatch is retried.
+func (st *Store) uploadPart(ctx context.Context, name string, request *oss.PutObjectRequest, uploadID *string, number int32, data []byte) (string, error) {
+	var etag string
+	err := st.sendBody(ctx, "UploadPart", data, func(ctx context.Context, body io.Reader, length int64) error {
+		result, err := st.client.UploadPart(ctx, &oss.UploadPartRequest{Bucket: request.Bucket, Key: request.Key,
+			UploadId: uploadID, PartNumber: number, Body: body, ContentLength: oss.Ptr(length)}, noSDKRetry)
+		if err != nil {
+			return err
+		}
+		etag = oss.ToString(result.ETag)
+		return nil
+	})
+	if err != nil {
+		return "", st.fail("UploadPart", name, fmt.Errorf("part %d: %w", number, err))
+	}
+	return etag, nil
+}
