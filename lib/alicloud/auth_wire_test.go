@@ -93,7 +93,7 @@ func testCredentials(t *testing.T, when spec.G, it spec.S) {
 			before := c.calls("oss", "PutObject")
 			err = put(source)
 			Expect(alicloud.HasCode(err, "SecurityTokenExpired")).To(BeTrue(), "%v", err)
-			Expect(c.calls("oss", "PutObject") - before).To(Equal(1), "not retried")
+			Expect(c.calls("oss", "PutObject")-before).To(Equal(1), "not retried")
 		})
 	})
 
