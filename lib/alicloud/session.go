@@ -65,3 +65,13 @@ func detached(ctx context.Context, call func() error) error {
 		return ctx.Err()
 	}
 }
+
+// OpenStore is what a resource step does first: a session from the source's cloud block,
+// logging (and learning secrets) through the step's logger, and its home store.
+func OpenStore(c Cloud, log Log, secrets Secrets) (*Store, error) {
+	s, err := NewSession(c, Options{Log: log, Secrets: secrets})
+	if err != nil {
+		return nil, err
+	}
+	return s.Store()
+}

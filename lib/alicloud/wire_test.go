@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -30,21 +31,25 @@ const (
 
 // cloud is an emulator with one bucket, and what a test needs to make sessions against it.
 type cloud struct {
-	t      *testing.T
+	t      testing.TB
 	sim    *sim.Server
 	url    string
 	log    *logLines
 	bucket string
 }
 
-func newCloud(t *testing.T) *cloud {
+func newCloud(t testing.TB, tweaks ...func(*sim.Config)) *cloud {
 	t.Helper()
-	server, err := sim.New(sim.Config{
+	cfg := sim.Config{
 		Credentials: []sim.Credential{{AccessKeyID: testKeyID, AccessKeySecret: testKeySecret}},
 		DataDir:     t.TempDir(),
 		// Short-lived STS credentials let tests see real expiry.
 		STSMinDuration: time.Second,
-	})
+	}
+	for _, tweak := range tweaks {
+		tweak(&cfg)
+	}
+	server, err := sim.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,3 +159,5 @@ func httpGet(url string) (int, []byte, error) {
 	_, err = body.ReadFrom(response.Body)
 	return response.StatusCode, body.Bytes(), err
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -73,6 +73,18 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	case path == "journal" && r.Method == http.MethodGet:
 		adminJSON(w, http.StatusOK, s.Journal())
+	case path == "accounts" && r.Method == http.MethodGet:
+		type acct struct {
+			AccessKeyID string `json:"access_key_id"`
+			AccountID   string `json:"account_id"`
+		}
+		out := []acct{}
+		for _, c := range s.cfg.Credentials {
+			out = append(out, acct{AccessKeyID: c.AccessKeyID, AccountID: s.accounts[c.AccessKeyID].id})
+		}
+		adminJSON(w, http.StatusOK, out)
+	case strings.HasPrefix(path, "ecs/"):
+		s.serveECSAdmin(w, r, strings.TrimPrefix(path, "ecs/"))
 	case path == "reset" && r.Method == http.MethodPost:
 		s.Reset()
 		if r.URL.Query().Get("state") == "true" {
@@ -114,4 +126,73 @@ func loopbackAddr(remote string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// copyFailureRequest is the body of POST /_sim/ecs/copy-failures.
+type copyFailureRequest struct {
+	Region string `json:"region"`
+	Count  int    `json:"count"`
+}
+
+// visibilityRequest is the body of POST /_sim/ecs/visibility-delay.
+type visibilityRequest struct {
+	Delay json.RawMessage `json:"delay"`
+}
+
+// stockRequest is the body of POST /_sim/ecs/stock.
+type stockRequest struct {
+	Zone         string `json:"zone"`
+	InstanceType string `json:"instance_type"`
+	InStock      bool   `json:"in_stock"`
+}
+
+func (s *Server) serveECSAdmin(w http.ResponseWriter, r *http.Request, path string) {
+	switch {
+	case path == "copy-failures" && r.Method == http.MethodPost:
+		var q copyFailureRequest
+		if err := decodeStrict(r.Body, &q); err != nil {
+			adminError(w, http.StatusBadRequest, err)
+			return
+		}
+		if err := s.FailCopyTo(q.Region, q.Count); err != nil {
+			adminError(w, http.StatusBadRequest, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case path == "copy-failures" && r.Method == http.MethodGet:
+		adminJSON(w, http.StatusOK, s.CopyFailures())
+	case path == "visibility-delay" && r.Method == http.MethodPost:
+		var q visibilityRequest
+		if err := decodeStrict(r.Body, &q); err != nil {
+			adminError(w, http.StatusBadRequest, err)
+			return
+		}
+		d, err := parseJSONDuration(q.Delay)
+		if err == nil && d < 0 {
+			err = fmt.Errorf("delay must not be negative")
+		}
+		if err != nil {
+			adminError(w, http.StatusBadRequest, fmt.Errorf("visibility delay: %w", err))
+			return
+		}
+		s.SetImageVisibilityDelay(d)
+		w.WriteHeader(http.StatusNoContent)
+	case path == "stock" && r.Method == http.MethodPost:
+		var q stockRequest
+		if err := decodeStrict(r.Body, &q); err != nil {
+			adminError(w, http.StatusBadRequest, err)
+			return
+		}
+		if err := s.SetStock(q.Zone, q.InstanceType, q.InStock); err != nil {
+			adminError(w, http.StatusBadRequest, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case path == "stock" && r.Method == http.MethodGet:
+		adminJSON(w, http.StatusOK, s.Zones())
+	case path == "image-events" && r.Method == http.MethodGet:
+		adminJSON(w, http.StatusOK, s.ImageEvents())
+	default:
+		adminError(w, http.StatusNotFound, fmt.Errorf("no admin route %s %s", r.Method, r.URL.Path))
+	}
 }

@@ -3,7 +3,9 @@ package sim_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,17 +14,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
 )
 
 func testCommand(t *testing.T, context spec.G, it spec.S) {
 	var (
-		Expect = NewWithT(t).Expect
-		bin    string
-		dir    string
+		g          = NewWithT(t)
+		Expect     = g.Expect
+		Eventually = g.Eventually
+		bin        string
+		dir        string
 	)
 
 	it.Before(func() {
@@ -45,11 +51,17 @@ func testCommand(t *testing.T, context spec.G, it spec.S) {
 			"  - name: seeded-artifacts",
 			"    region: eu-central-1",
 			"sts_min_duration: 5s",
+			"import_duration: 1s",
+			"copy_limit_by: destination",
+			"copy_durations:",
+			"  - {from: eu-central-1, to: cn-hangzhou, duration: 10s}",
+			"zones:",
+			"  - {region: cn-hangzhou, zone: cn-hangzhou-h, instance_types: [ecs.g6.large], sold_out: [ecs.c6.large]}",
 		}, "\n")), 0o600)).To(Succeed())
 
 		var stderr bytes.Buffer
 		cmd := exec.Command(bin, "sim", "--listen", "127.0.0.1:0", "--access-key-id", keyID, "--access-key-secret", keySecret,
-			"--data-dir", dataDir, "--seed", seed, "--sts-min-duration", "2s")
+			"--data-dir", dataDir, "--seed", seed, "--sts-min-duration", "2s", "--copy-concurrency", "2", "--copy-duration", "4s")
 		cmd.Stderr = &stderr
 		stdout, err := cmd.StdoutPipe()
 		Expect(err).NotTo(HaveOccurred())
@@ -102,6 +114,60 @@ func testCommand(t *testing.T, context spec.G, it spec.S) {
 		_, err = client("LTAI5tSeededKey", "seeded-secret", "cn-hangzhou").PutBucket(contextBackground(), &oss.PutBucketRequest{Bucket: oss.Ptr("second-account")})
 		Expect(err).NotTo(HaveOccurred())
 
+		// ECS, with the seed file's and the flags' timings, copy limits and stock.
+		ec, err := ecs.NewClientWithAccessKey("eu-central-1", keyID, keySecret)
+		Expect(err).NotTo(HaveOccurred())
+		ec.Domain = strings.TrimPrefix(url, "http://")
+		imp := ecs.CreateImportImageRequest()
+		imp.RegionId, imp.ImageName = "eu-central-1", "seeded-image"
+		imp.DiskDeviceMapping = &[]ecs.ImportImageDiskDeviceMapping{{OSSBucket: "seeded-artifacts", OSSObject: "state/rev-1.json"}}
+		imported, err := ec.ImportImage(imp)
+		Expect(err).NotTo(HaveOccurred())
+		available := func() bool {
+			req := ecs.CreateDescribeImagesRequest()
+			req.RegionId, req.ImageId = "eu-central-1", imported.ImageId
+			resp, err := ec.DescribeImages(req)
+			return err == nil && len(resp.Images.Image) == 1
+		}
+		Eventually(available, 5*time.Second, 50*time.Millisecond).Should(BeTrue())
+		events, err := rawDo(http.MethodGet, url+"/_sim/ecs/image-events", "", nil)
+		Expect(err).NotTo(HaveOccurred())
+		var evs []sim.ImageEvent
+		Expect(json.Unmarshal([]byte(events.body), &evs)).To(Succeed())
+		Expect(evs).To(HaveLen(2))
+		Expect(evs[1].Time.Sub(evs[0].Time)).To(Equal(time.Second)) // import_duration
+
+		copyTo := func(dest, name string) (string, int) {
+			req := ecs.CreateCopyImageRequest()
+			req.RegionId, req.ImageId, req.DestinationRegionId, req.DestinationImageName = "eu-central-1", imported.ImageId, dest, name
+			resp, err := ec.CopyImage(req)
+			Expect(err).NotTo(HaveOccurred())
+			d := ecs.CreateDescribeImagesRequest()
+			d.RegionId, d.ImageId, d.Status = dest, resp.ImageId, allStatuses
+			list, err := ec.DescribeImages(d)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(list.Images.Image).To(HaveLen(1))
+			img := list.Images.Image[0]
+			if img.Status == "Waiting" {
+				return img.Status, -1
+			}
+			return img.Status, img.DiskDeviceMappings.DiskDeviceMapping[0].RemainTime
+		}
+		st, remain := copyTo("cn-shanghai", "one")
+		Expect(st).To(Equal("Creating"))
+		Expect(remain).To(Equal(4)) // --copy-duration
+		st, _ = copyTo("cn-shanghai", "two")
+		Expect(st).To(Equal("Creating"))
+		st, _ = copyTo("cn-shanghai", "three")
+		Expect(st).To(Equal("Waiting")) // --copy-concurrency 2, counted by destination
+		st, remain = copyTo("cn-hangzhou", "four")
+		Expect(st).To(Equal("Creating")) // another destination: its own slots
+		Expect(remain).To(Equal(10))     // copy_durations
+
+		stock, err := rawDo(http.MethodGet, url+"/_sim/ecs/stock", "", nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(stock.body).To(MatchJSON(`[{"region":"cn-hangzhou","zone":"cn-hangzhou-h","instance_types":["ecs.g6.large"],"sold_out":["ecs.c6.large"]}]`))
+
 		Expect(cmd.Process.Signal(syscall.SIGTERM)).To(Succeed())
 		select {
 		case err := <-exited:
@@ -128,5 +194,9 @@ func testCommand(t *testing.T, context spec.G, it spec.S) {
 		out, err = exec.Command(bin, "sim", "--listen", "127.0.0.1:0", "--seed", seed, "--access-key-id", "a", "--access-key-secret", "b").CombinedOutput()
 		Expect(errors.As(err, &exit)).To(BeTrue(), string(out))
 		Expect(string(out)).To(ContainSubstring("bukets"))
+
+		out, err = exec.Command(bin, "sim", "--listen", "127.0.0.1:0", "--access-key-id", "a", "--access-key-secret", "b", "--copy-limit-by", "account").CombinedOutput()
+		Expect(errors.As(err, &exit)).To(BeTrue(), string(out))
+		Expect(string(out)).To(ContainSubstring("CopyLimitBy"))
 	})
 }

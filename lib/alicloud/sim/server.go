@@ -45,6 +45,28 @@ type Config struct {
 	Logger *slog.Logger
 	// Seed seeds fault probabilities; 0 picks a random seed.
 	Seed uint64
+
+	// ImportDuration is how long ImportImage runs (Creating, Progress linear in time) before the
+	// image is Available. Default 2s.
+	ImportDuration time.Duration
+	// CopyDuration is how long a CopyImage runs once it has a slot. Default 3s.
+	CopyDuration time.Duration
+	// CopyDurations overrides CopyDuration per {source, destination} region pair.
+	CopyDurations map[[2]string]time.Duration
+	// CopyConcurrency is how many copies run at once per limit key; the rest wait (Waiting,
+	// "0%") and start first in, first out. Default 5.
+	CopyConcurrency int
+	// CopyLimitBy is the region a copy counts against: CopyLimitBySource (the default: CopyImage
+	// is called in the source region) or CopyLimitByDestination.
+	CopyLimitBy string
+	// ImageVisibilityDelay hides each new image from DescribeImages this long after its creation,
+	// like the real API's eventual consistency. Default 0. SetImageVisibilityDelay changes it.
+	ImageVisibilityDelay time.Duration
+	// Zones are the zones of each region and their instance-type stock. Nil: DefaultZones(Regions).
+	Zones []Zone
+	// VSwitches, when set, are the only vswitches CreateInstance accepts; they give the instance
+	// its VPC (and zone). Unset: any VSwitchId is accepted.
+	VSwitches []VSwitch
 }
 
 // Server is the emulator. It is an http.Handler; use it with httptest.NewServer or an http.Server.
@@ -65,6 +87,7 @@ type Server struct {
 	journal *journal
 	meta    *metadataService
 	rpc     map[string]*rpcService // by API Version
+	ecs     *ecsState
 
 	mu        sync.Mutex // guards buckets, uploads and uploadSeq
 	buckets   map[string]*bucket
@@ -152,6 +175,10 @@ func New(cfg Config) (*Server, error) {
 		stsVersion: {name: serviceSTS, product: "Sts", actions: map[string]rpcHandler{}},
 	}
 	s.registerRPC(stsVersion, "AssumeRole", s.assumeRole)
+	if err := s.initECS(&cfg); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -197,16 +224,25 @@ func (s *Server) Regions() []string { return append([]string(nil), s.cfg.Regions
 // DefaultRegion returns the region of buckets created without a V4 signature.
 func (s *Server) DefaultRegion() string { return s.cfg.DefaultRegion }
 
-// Reset clears faults, QPS limits and the journal. State (buckets, objects, credentials) stays.
+// Reset clears faults (including the ECS ones: copy failures, the image visibility delay back to
+// the configured one), QPS limits, the journal and the image events. State (buckets, objects,
+// credentials, images, instances, stock) stays.
 func (s *Server) Reset() {
 	s.faults.clear()
 	s.limits.clear()
 	s.journal.clear()
+	s.ecs.mu.Lock()
+	s.ecs.resetFaults()
+	s.ecs.mu.Unlock()
 }
 
-// ResetState removes every bucket, object and multipart upload, and forgets issued STS
-// credentials, used nonces and metadata tokens. Faults, QPS limits and the journal stay.
+// ResetState removes every bucket, object and multipart upload, image, snapshot and instance,
+// restores the configured stock, and forgets issued STS credentials, used nonces and metadata
+// tokens. Faults, QPS limits and the journal stay.
 func (s *Server) ResetState() {
+	s.ecs.mu.Lock()
+	s.ecs.resetState()
+	s.ecs.mu.Unlock()
 	s.mu.Lock()
 	s.buckets = map[string]*bucket{}
 	s.uploads = map[string]*upload{}
