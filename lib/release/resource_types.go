@@ -1,0 +1,77 @@
+package release
+
+import (
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
+	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
+	"github.com/bosh-alicloud/concourse-pack/lib/version"
+)
+
+// Source configures the bosh-release resource: the shared cloud block and which release line
+// to track.
+type Source struct {
+	alicloud.Cloud
+	Name          string         `json:"name" required:"true"`
+	VersionFamily version.Family `json:"version_family"`
+	// Prereleases includes -rc.N pre-releases and +dev.N candidates; by default only finals.
+	Prereleases bool `json:"prereleases"`
+}
+
+// Validate checks the cloud block and the release name.
+func (s Source) Validate() error {
+	var problems concourse.Problems
+	if err := s.Cloud.Validate(); err != nil {
+		var cloud concourse.Problems
+		if asProblems(err, &cloud) {
+			problems = append(problems, cloud...)
+		} else {
+			problems.Add("", "%s", err)
+		}
+	}
+	if s.Name != "" && !validName(s.Name) {
+		problems.Add("name", "expected a release name of letters, digits, '-', '_' and '.', got %q", s.Name)
+	}
+	return problems.Err()
+}
+
+// Version is a published release version: {"version": "61.0.1-rc.3"}.
+type Version struct {
+	Version string `json:"version" required:"true"`
+}
+
+// GetParams tune in.
+type GetParams struct {
+	// Tarball set to false fetches only the files describing the release, not the tarball.
+	Tarball *bool `json:"tarball"`
+	// PreserveFilename keeps the tarball's published file name instead of release.tgz.
+	PreserveFilename bool `json:"preserve_filename"`
+}
+
+// PutParams choose how out gets the tarball to publish: a built one, or one it builds.
+type PutParams struct {
+	// File is a glob matching exactly one release tarball in the build directory.
+	File string `json:"file"`
+	// ReleaseDir is a release directory to run `bosh create-release --tarball` in.
+	ReleaseDir string `json:"release_dir"`
+	// VersionFile holds the version to create (with release_dir); without it bosh picks the next.
+	VersionFile string `json:"version_file"`
+	// Final creates a final release (with release_dir).
+	Final bool `json:"final"`
+}
+
+// Validate requires exactly one way to get a tarball.
+func (p PutParams) Validate() error {
+	var problems concourse.Problems
+	switch {
+	case p.File == "" && p.ReleaseDir == "":
+		problems.Add("file", "missing: give file (a built tarball) or release_dir (to create one)")
+	case p.File != "" && p.ReleaseDir != "":
+		problems.Add("release_dir", "give either file or release_dir, not both")
+	}
+	if p.File != "" && p.VersionFile != "" {
+		problems.Add("version_file", "goes with release_dir; a tarball's version is in its release.MF")
+	}
+	if p.File != "" && p.Final {
+		problems.Add("final", "goes with release_dir; a tarball is final or not already")
+	}
+	return problems.Err()
+}
