@@ -19,6 +19,7 @@ all: build tools
 ## build: the pack's binaries into bin/
 build:
 	$(GOBUILD) -o $(BIN)/cpi-ci ./cmd/cpi-ci
+	$(GOBUILD) -o $(BIN)/bosh-release-resource ./resources/bosh-release
 
 ## tools: the real bosh CLI and fly into bin/ (one Go module each under tools/)
 tools: $(BIN)/bosh $(BIN)/fly

@@ -21,12 +21,15 @@ func TestDemo(t *testing.T) {
 	spec.Run(t, "demo", func(t *testing.T, context spec.G, it spec.S) {
 		var Expect = NewWithT(t).Expect
 
-		it("runs the real bosh and fly and agrees with every version bosh chooses", func() {
+		it("runs the real bosh and fly, agrees with every version bosh chooses, and publishes and fetches a release", func() {
 			stdout, stderr, code := cli("", "demo", "--work-dir", t.TempDir()+"/demo")
 			Expect(code).To(Equal(0), stderr)
 			Expect(stdout).To(MatchRegexp(`bosh\s+version 7\.9\.12`))
 			Expect(stdout).To(MatchRegexp(`fly\s+7\.14\.2`))
 			Expect(stdout).To(MatchRegexp(`create-release --final \(final\)\s+2\.1\.1\s+2\.1\.1\s+ok`))
+			Expect(stdout).To(ContainSubstring("published demo 2.1.1"))
+			Expect(stdout).To(ContainSubstring("already published with the same content"))
+			Expect(stdout).To(ContainSubstring("files: release.MF, release.tgz, sha1, sha256, url, version"))
 			Expect(stdout).To(ContainSubstring("demo passed"))
 		})
 	}, spec.Report(report.Terminal{}))

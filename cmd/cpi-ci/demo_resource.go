@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
+)
+
+// demoCloud is an emulator the demo starts in-process, and a resource source pointing at it.
+type demoCloud struct {
+	server *sim.Server
+	web    *http.Server
+	url    string
+}
+
+func startDemoCloud(dataDir string) (*demoCloud, error) {
+	server, err := sim.New(sim.Config{
+		Credentials: []sim.Credential{{AccessKeyID: "LTAI-demo", AccessKeySecret: "demo-secret-not-for-real-use"}},
+		DataDir:     dataDir,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := server.CreateBucket(sim.Bucket{Name: "cpi-pipeline", Region: "cn-hangzhou"}); err != nil {
+		return nil, err
+	}
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	web := &http.Server{Handler: server, ReadHeaderTimeout: 10 * time.Second}
+	go web.Serve(listener)
+	return &demoCloud{server: server, web: web, url: "http://" + listener.Addr().String()}, nil
+}
+
+func (c *demoCloud) stop() {
+	_ = c.web.Close()
+	_ = c.server.Close()
+}
+
+func (c *demoCloud) source(extra map[string]any) map[string]any {
+	s := map[string]any{
+		"access_key_id": "LTAI-demo", "access_key_secret": "demo-secret-not-for-real-use",
+		"region": "cn-hangzhou", "bucket": "cpi-pipeline", "oss_endpoint": c.url,
+	}
+	for k, v := range extra {
+		s[k] = v
+	}
+	return s
+}
+
+// resource runs a resource binary from PATH as Concourse would and returns its stdout.
+func (d *demo) resource(binary, step string, request any, dir string) (string, error) {
+	body, err := json.Marshal(request)
+	if err != nil {
+		return "", err
+	}
+	args := []string{step}
+	if dir != "" {
+		args = append(args, dir)
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Stdin = bytes.NewReader(body)
+	cmd.Env = append(os.Environ(), "HOME="+d.home, "BUILD_PIPELINE_NAME=demo", "BUILD_JOB_NAME="+step, "BUILD_NAME=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s %s: %w\n%s", binary, step, err, stderr.String())
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if line != "" {
+			fmt.Fprintf(d.s.out, "  | %s\n", line)
+		}
+	}
+	return stdout.String(), nil
+}
+
+// releaseResource publishes the demo release's final tarball with the bosh-release resource
+// into the emulator, then checks and fetches it, as a pipeline's put and get would.
+func (d *demo) releaseResource() error {
+	cloud, err := startDemoCloud(filepath.Join(d.dir, "emulator"))
+	if err != nil {
+		return err
+	}
+	defer cloud.stop()
+	fmt.Fprintf(d.s.out, "emulator on %s, bucket cpi-pipeline\n", cloud.url)
+
+	build := filepath.Join(d.dir, "put")
+	if err := os.MkdirAll(build, 0o755); err != nil {
+		return err
+	}
+	release := filepath.Join(d.dir, "demo-release")
+	if _, err := d.cli(release, "bosh", "create-release", filepath.Join("releases", "demo", "demo-2.1.1.yml"),
+		"--tarball", filepath.Join(build, "demo-2.1.1.tgz")); err != nil {
+		return err
+	}
+	source := cloud.source(map[string]any{"name": "demo"})
+	const binary = "bosh-release-resource"
+
+	fmt.Fprintln(d.s.out, "put (out): publish demo-2.1.1.tgz")
+	out, err := d.resource(binary, "out", map[string]any{"source": source, "params": map[string]any{"file": "demo-*.tgz"}}, build)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.s.out, "  → %s", out)
+
+	fmt.Fprintln(d.s.out, "put again (out): the same content is a no-op")
+	if _, err := d.resource(binary, "out", map[string]any{"source": source, "params": map[string]any{"file": "demo-*.tgz"}}, build); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(d.s.out, "check")
+	checked, err := d.resource(binary, "check", map[string]any{"source": source}, "")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.s.out, "  → %s", checked)
+	if !strings.Contains(checked, `"2.1.1"`) {
+		return fmt.Errorf("check did not find the published version: %s", checked)
+	}
+
+	fmt.Fprintln(d.s.out, "get (in): fetch and verify")
+	dest := filepath.Join(d.dir, "get")
+	got, err := d.resource(binary, "in", map[string]any{"source": source, "version": map[string]string{"version": "2.1.1"}}, dest)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.s.out, "  → %s", got)
+	entries, err := os.ReadDir(dest)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	fmt.Fprintf(d.s.out, "  files: %s\n", strings.Join(names, ", "))
+	return nil
+}
