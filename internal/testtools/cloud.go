@@ -72,8 +72,8 @@ func (c *Cloud) Keys(t testing.TB, prefix string) []string {
 	return keys
 }
 
-// Overwrite replaces an object behind the resource's back, as corruption or tampering would.
-func (c *Cloud) Overwrite(t testing.TB, key string, data []byte) {
+// PutObject writes an object behind the resource's back: a fixture, or corruption and tampering.
+func (c *Cloud) PutObject(t testing.TB, key string, data []byte) {
 	t.Helper()
 	if _, err := c.oss.PutObject(context.Background(), &oss.PutObjectRequest{Bucket: oss.Ptr(c.Bucket), Key: oss.Ptr(key), Body: bytes.NewReader(data)}); err != nil {
 		t.Fatal(err)

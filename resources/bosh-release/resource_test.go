@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse/conformance"
-	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
 	"github.com/sclevine/spec/report"
@@ -182,7 +182,7 @@ func testPublish(t *testing.T, when spec.G, it spec.S, binary string, f *fixture
 		Expect(put(t, binary, source, f.tarballs["61.0.0"]).code).To(Equal(0))
 		keys := cloud.Keys(t, "cpi/tarballs/")
 		Expect(keys).To(HaveLen(1))
-		cloud.Overwrite(t, keys[0], []byte("not a release"))
+		cloud.PutObject(t, keys[0], []byte("not a release"))
 		dest := t.TempDir()
 		got := run(t, binary, "in", map[string]any{"source": source, "version": map[string]string{"version": "61.0.0"}}, dest)
 		Expect(got.code).To(Equal(1))
@@ -307,4 +307,3 @@ func testRefusals(t *testing.T, when spec.G, it spec.S, binary string, f *fixtur
 		Expect(s.stderr).To(ContainSubstring("release cpi version 1.0.0 is not published"))
 	})
 }
-
