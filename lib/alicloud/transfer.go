@@ -72,6 +72,48 @@ func (d *digests) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// parts lists the digests' hashes as separate writers, for writing to them concurrently; bytes
+// written this way are not counted in n.
+func (d *digests) parts() []io.Writer {
+	ws := []io.Writer{d.sha256, d.crc64}
+	if d.sha1 != nil {
+		ws = append(ws, d.sha1)
+	}
+	return ws
+}
+
+// fanOut writes every buffer to all writers concurrently and waits for them; the first error
+// wins. Small buffers are written in turn, where goroutines would cost more than they save.
+type fanOut []io.Writer
+
+func (f fanOut) Write(p []byte) (int, error) {
+	if len(p) < 256<<10 {
+		for _, w := range f {
+			if _, err := w.Write(p); err != nil {
+				return 0, err
+			}
+		}
+		return len(p), nil
+	}
+	errs := make([]error, len(f))
+	var wg sync.WaitGroup
+	for i, w := range f[1:] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i+1] = w.Write(p)
+		}()
+	}
+	_, errs[0] = f[0].Write(p)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
 func (d *digests) fill(info *ObjectInfo) {
 	info.SHA256 = hex.EncodeToString(d.sha256.Sum(nil))
 	if d.sha1 != nil {
@@ -143,7 +185,9 @@ func (st *Store) Download(ctx context.Context, name string, w io.Writer, opts Tr
 		return ObjectInfo{}, err
 	}
 	sums := newDigests(opts.SHA1)
-	out := io.MultiWriter(w, sums)
+	// Each part goes to the writer and to every hash at once, so hashing overlaps the writing
+	// (and, on a machine with cores to spare, the hashes each other).
+	out := fanOut(append([]io.Writer{w}, sums.parts()...))
 	if err := st.fetchRanges(ctx, name, info, out, opts); err != nil {
 		return ObjectInfo{}, err
 	}
