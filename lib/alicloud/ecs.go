@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
@@ -81,6 +82,32 @@ func (s *Session) rpcClient(region string, creds Credentials) (*sdk.Client, erro
 	}
 	s.rpc.byKey[key] = c
 	return c, nil
+}
+
+// ecsPageSize is the largest page the Describe* actions give.
+const ecsPageSize = 100
+
+// ecsPage is one page of a Describe* answer.
+type ecsPage[T any] interface {
+	items() []T
+	total() int
+}
+
+// ecsPaged calls a paged Describe* action until it has every item.
+func ecsPaged[T any, P ecsPage[T]](ctx context.Context, s *Session, region, action string, params map[string]string) ([]T, error) {
+	params["PageSize"] = strconv.Itoa(ecsPageSize)
+	var out []T
+	for page := 1; ; page++ {
+		params["PageNumber"] = strconv.Itoa(page)
+		var answer P
+		if err := s.ecsCall(ctx, region, action, params, &answer); err != nil {
+			return nil, err
+		}
+		out = append(out, answer.items()...)
+		if len(answer.items()) < ecsPageSize || len(out) >= answer.total() {
+			return out, nil
+		}
+	}
 }
 
 // Region is one ECS region.

@@ -88,12 +88,9 @@ type ImageQuery struct {
 // images must see them while they are copying and after they failed.
 var allImageStatuses = []string{ImageWaiting, ImageCreating, ImageAvailable, ImageCreateFailed, ImageUnavailable}
 
-// describeImagesPageSize is the API's largest page.
-const describeImagesPageSize = 100
-
 // Images lists the account's images in a region matching q, every page, sorted by id.
 func (s *Session) Images(ctx context.Context, region string, q ImageQuery) ([]Image, error) {
-	params := map[string]string{"ImageOwnerAlias": "self", "PageSize": strconv.Itoa(describeImagesPageSize)}
+	params := map[string]string{"ImageOwnerAlias": "self"}
 	if len(q.IDs) > 0 {
 		params["ImageId"] = strings.Join(q.IDs, ",")
 	}
@@ -106,29 +103,26 @@ func (s *Session) Images(ctx context.Context, region string, q ImageQuery) ([]Im
 	}
 	params["Status"] = strings.Join(statuses, ",")
 	addTags(params, "Tag", q.Tags)
-	var out []Image
-	for page := 1; ; page++ {
-		params["PageNumber"] = strconv.Itoa(page)
-		var answer struct {
-			TotalCount int `json:"TotalCount"`
-			Images     struct {
-				Image []Image `json:"Image"`
-			} `json:"Images"`
-		}
-		if err := s.ecsCall(ctx, region, "DescribeImages", params, &answer); err != nil {
-			return nil, fmt.Errorf("listing images in %s: %w", region, err)
-		}
-		for _, image := range answer.Images.Image {
-			image.Region = region
-			out = append(out, image)
-		}
-		if len(answer.Images.Image) < describeImagesPageSize || len(out) >= answer.TotalCount {
-			break
-		}
+	out, err := ecsPaged[Image, imagePage](ctx, s, region, "DescribeImages", params)
+	if err != nil {
+		return nil, fmt.Errorf("listing images in %s: %w", region, err)
+	}
+	for i := range out {
+		out[i].Region = region
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
+
+type imagePage struct {
+	TotalCount int `json:"TotalCount"`
+	Images     struct {
+		Image []Image `json:"Image"`
+	} `json:"Images"`
+}
+
+func (p imagePage) items() []Image { return p.Images.Image }
+func (p imagePage) total() int     { return p.TotalCount }
 
 // Image returns one image, or an error saying it does not exist (ECS answers an unknown id with
 // an empty list, not an error).

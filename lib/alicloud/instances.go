@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
 	"time"
 )
 
@@ -37,7 +36,7 @@ type InstanceQuery struct {
 
 // Instances lists a region's instances matching q, every page, sorted by id.
 func (s *Session) Instances(ctx context.Context, region string, q InstanceQuery) ([]Instance, error) {
-	params := map[string]string{"PageSize": "100"}
+	params := map[string]string{}
 	if len(q.IDs) > 0 {
 		ids, _ := json.Marshal(q.IDs)
 		params["InstanceIds"] = string(ids)
@@ -46,26 +45,23 @@ func (s *Session) Instances(ctx context.Context, region string, q InstanceQuery)
 		params["VpcId"] = q.VpcID
 	}
 	addTags(params, "Tag", q.Tags)
-	var out []Instance
-	for page := 1; ; page++ {
-		params["PageNumber"] = strconv.Itoa(page)
-		var answer struct {
-			TotalCount int `json:"TotalCount"`
-			Instances  struct {
-				Instance []Instance `json:"Instance"`
-			} `json:"Instances"`
-		}
-		if err := s.ecsCall(ctx, region, "DescribeInstances", params, &answer); err != nil {
-			return nil, fmt.Errorf("listing instances in %s: %w", region, err)
-		}
-		out = append(out, answer.Instances.Instance...)
-		if len(answer.Instances.Instance) < 100 || len(out) >= answer.TotalCount {
-			break
-		}
+	out, err := ecsPaged[Instance, instancePage](ctx, s, region, "DescribeInstances", params)
+	if err != nil {
+		return nil, fmt.Errorf("listing instances in %s: %w", region, err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
+
+type instancePage struct {
+	TotalCount int `json:"TotalCount"`
+	Instances  struct {
+		Instance []Instance `json:"Instance"`
+	} `json:"Instances"`
+}
+
+func (p instancePage) items() []Instance { return p.Instances.Instance }
+func (p instancePage) total() int        { return p.TotalCount }
 
 // DeleteInstances force-deletes instances and waits, up to timeout, until ECS no longer lists
 // them; it names the ones still there when time runs out.
