@@ -198,6 +198,13 @@ func testTransfers(t *testing.T, when spec.G, it spec.S) {
 		Expect(down.SHA256).To(Equal(up.SHA256))
 		Expect(down.SHA1).To(Equal(up.SHA1))
 		Expect(c.calls("oss", "GetObject")).To(Equal(10), "one range per part")
+
+		out.Reset()
+		straddling := transfer
+		straddling.PartSize = 700 << 10 // ranges that cross the uploaded parts' boundaries
+		_, err = st.Download(ctx, "heavy/bosh-stemcell.tgz", &out, straddling)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(out.Bytes()).To(Equal(data))
 	})
 
 	it("uploads a small body in one retryable PUT, and handles empty objects", func() {

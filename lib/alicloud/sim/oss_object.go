@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -82,21 +81,21 @@ func (s *Server) commitObject(o *ossReq, in *ingested, meta *object, noOverwrite
 	if noOverwrite && old != nil {
 		return errFileAlreadyExists(o.key)
 	}
-	p, err := s.publish(in)
+	files, err := s.publish(in)
 	if err != nil {
 		return newOSSError(http.StatusInternalServerError, "InternalError", err.Error())
 	}
-	meta.path = p
+	meta.files = files
 	meta.lastModified = s.now().UTC().Truncate(time.Second)
 	b.objects[o.key] = meta
 	if old != nil {
-		_ = os.Remove(old.path)
+		removeFiles(old.files)
 	}
 	return nil
 }
 
 // openObject finds an object the caller may read and opens its body.
-func (s *Server) openObject(o *ossReq) (*object, *os.File, *ossError) {
+func (s *Server) openObject(o *ossReq) (*object, *body, *ossError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, e := s.lookupBucket(o)
@@ -114,7 +113,7 @@ func (s *Server) openObject(o *ossReq) (*object, *os.File, *ossError) {
 		return nil, nil, errDenied(o.auth)
 	}
 	// Open under the lock so an overwrite cannot remove the file in between.
-	f, err := os.Open(obj.path)
+	f, err := openBody(obj)
 	if err != nil {
 		return nil, nil, newOSSError(http.StatusInternalServerError, "InternalError", "opening the object body: "+err.Error())
 	}
@@ -341,7 +340,7 @@ func (s *Server) deleteObject(o *ossReq) *ossError {
 	}
 	if obj := b.objects[o.key]; obj != nil {
 		delete(b.objects, o.key)
-		_ = os.Remove(obj.path)
+		removeFiles(obj.files)
 	}
 	return o.writeEmpty(s, http.StatusNoContent)
 }
@@ -394,7 +393,7 @@ func (s *Server) deleteMultipleObjects(o *ossReq) *ossError {
 		for _, obj := range req.Objects {
 			if old := b.objects[obj.Key]; old != nil {
 				delete(b.objects, obj.Key)
-				_ = os.Remove(old.path)
+				removeFiles(old.files)
 			}
 			if !req.Quiet {
 				res.Deleted = append(res.Deleted, deletedKey{Key: encodeIf(encode, obj.Key)})
@@ -430,7 +429,7 @@ func parseCopySource(v string) (bucket, key string, e *ossError) {
 
 // openCopySource opens the source of a copy the caller may read, checking the
 // x-oss-copy-source-if-* conditions.
-func (s *Server) openCopySource(o *ossReq) (*object, *os.File, *ossError) {
+func (s *Server) openCopySource(o *ossReq) (*object, *body, *ossError) {
 	sb, sk, e := parseCopySource(o.r.Header.Get("x-oss-copy-source"))
 	if e != nil {
 		return nil, nil, e

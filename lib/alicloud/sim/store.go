@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 )
@@ -44,7 +45,7 @@ type bucket struct {
 
 // object is an object's metadata; its body is the file at path, never changed once published.
 type object struct {
-	path         string
+	files        []string // the body: one file, or a multipart object's part files in order
 	size         int64
 	etag         string // quoted, upper-case hex
 	contentMD5   string // base64; simple uploads only
@@ -118,12 +119,14 @@ func validBucketACL(acl string) bool {
 
 func validObjectACL(acl string) bool { return acl == aclDefault || validBucketACL(acl) }
 
-// ingested is a request body written to a temporary file, with its digests.
+// ingested is a body written to a temporary file (or, for a completed multipart upload, its
+// part files in order), with its digests.
 type ingested struct {
-	path string
-	size int64
-	md5  []byte
-	crc  uint64
+	path  string
+	parts []string
+	size  int64
+	md5   []byte
+	crc   uint64
 }
 
 func (in *ingested) discard() {
@@ -189,14 +192,93 @@ func (s *Server) newObjectPath() string {
 	return filepath.Join(s.dataDir, "objects", randomHex(16))
 }
 
-// publish moves an ingested body to its object file. Callers hold s.mu.
-func (s *Server) publish(in *ingested) (string, error) {
-	p := s.newObjectPath()
-	if err := os.Rename(in.path, p); err != nil {
-		return "", fmt.Errorf("publishing an object body: %w", err)
+// publish moves an ingested body to its object files. Callers hold s.mu.
+func (s *Server) publish(in *ingested) ([]string, error) {
+	sources := in.parts
+	if in.path != "" {
+		sources = []string{in.path}
 	}
-	in.path = ""
-	return p, nil
+	files := make([]string, 0, len(sources))
+	for _, src := range sources {
+		p := s.newObjectPath()
+		if err := os.Rename(src, p); err != nil {
+			removeFiles(files)
+			return nil, fmt.Errorf("publishing an object body: %w", err)
+		}
+		files = append(files, p)
+	}
+	in.path, in.parts = "", nil
+	return files, nil
+}
+
+// removeFiles deletes an object's body files; readers that opened them keep reading.
+func removeFiles(files []string) {
+	for _, f := range files {
+		_ = os.Remove(f)
+	}
+}
+
+// body reads an object's files as one stream, sequentially or at any offset.
+type body struct {
+	files  []*os.File
+	starts []int64 // offset of each file in the object
+	size   int64
+	pos    int64
+}
+
+// openBody opens every file of an object; callers hold s.mu, so none can be removed meanwhile.
+func openBody(obj *object) (*body, error) {
+	b := &body{}
+	for _, path := range obj.files {
+		f, err := os.Open(path)
+		if err == nil {
+			var st os.FileInfo
+			if st, err = f.Stat(); err == nil {
+				b.files, b.starts = append(b.files, f), append(b.starts, b.size)
+				b.size += st.Size()
+				continue
+			}
+			f.Close()
+		}
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *body) ReadAt(p []byte, off int64) (int, error) {
+	read := 0
+	for len(p) > 0 {
+		if off >= b.size {
+			return read, io.EOF
+		}
+		i := sort.Search(len(b.starts), func(i int) bool { return b.starts[i] > off }) - 1
+		n, err := b.files[i].ReadAt(p, off-b.starts[i])
+		read, off, p = read+n, off+int64(n), p[n:]
+		if err != nil && err != io.EOF {
+			return read, err
+		}
+		if n == 0 && err == io.EOF {
+			return read, io.ErrUnexpectedEOF
+		}
+	}
+	return read, nil
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.ReadAt(p, b.pos)
+	b.pos += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
+}
+
+func (b *body) Close() error {
+	for _, f := range b.files {
+		f.Close()
+	}
+	return nil
 }
 
 func encodeBase64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
