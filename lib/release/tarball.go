@@ -12,8 +12,9 @@ import (
 	"hash"
 	"io"
 	"os"
-	"path"
 	"strings"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/tarsafe"
 )
 
 // Limits on what Inspect reads. Real release tarballs are far below them; they bound the work
@@ -137,7 +138,7 @@ func (in *inspection) member(hdr *tar.Header, r io.Reader) error {
 	if in.count > MaxMembers {
 		return fmt.Errorf("release tarball refused: more than %d members", MaxMembers)
 	}
-	name, err := memberName(hdr.Name)
+	name, err := tarsafe.MemberName(hdr.Name)
 	if err != nil {
 		return fmt.Errorf("release tarball refused: member %q: %s", hdr.Name, err)
 	}
@@ -182,34 +183,6 @@ func (in *inspection) member(hdr *tar.Header, r io.Reader) error {
 		return nil
 	}
 	return refuse("unexpected in a release tarball (it holds release.MF, jobs/*.tgz, packages/*.tgz, compiled_packages/*.tgz, license.tgz and LICENSE/NOTICE files)")
-}
-
-// memberName normalises a tar member name ("./jobs/a.tgz" → "jobs/a.tgz", "./" → ".") and
-// refuses names that could land outside the directory a tarball is unpacked into.
-func memberName(raw string) (string, error) {
-	if strings.HasPrefix(raw, "/") {
-		return "", errors.New("absolute path")
-	}
-	if strings.ContainsRune(raw, '\\') || strings.ContainsRune(raw, 0) {
-		return "", errors.New(`path contains '\' or NUL`)
-	}
-	for _, part := range strings.Split(raw, "/") {
-		if part == ".." {
-			return "", errors.New("path has a '..' component")
-		}
-	}
-	name := raw
-	for strings.HasPrefix(name, "./") {
-		name = name[2:]
-	}
-	name = strings.TrimSuffix(name, "/")
-	if name == "" || name == "." {
-		return ".", nil
-	}
-	if path.Clean(name) != name {
-		return "", errors.New("path is not clean (empty or '.' components)")
-	}
-	return name, nil
 }
 
 // isArchive reports whether a member is where release.MF items live.

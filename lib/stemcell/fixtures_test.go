@@ -1,0 +1,150 @@
+package stemcell_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+)
+
+// heavyMF is stemcell.MF as the Alibaba Cloud stemcell builder writes it (Ruby's to_yaml: a
+// document marker, indentless lists), with the image's SHA-1 to fill in.
+const heavyMF = `---
+name: bosh-alicloud-kvm-ubuntu-noble
+version: '1.484'
+bosh_protocol: 1
+api_version: 3
+sha1: %s
+operating_system: ubuntu-noble
+stemcell_formats:
+- alicloud-raw
+agent_features:
+  disable_run_agent: false
+cloud_properties:
+  name: bosh-alicloud-kvm-ubuntu-noble
+  version: '1.484'
+  infrastructure: alicloud
+  hypervisor: kvm
+  disk: 5120
+  disk_format: raw
+  container_format: bare
+  os_type: linux
+  os_distro: ubuntu
+  architecture: x86_64
+  root_device_name: "/dev/vda1"
+  nvme_support: supported
+`
+
+// entry is one tar member; body, when set, streams instead of data.
+type entry struct {
+	hdr  tar.Header
+	data []byte
+	body io.Reader
+}
+
+func file(name string, data []byte) entry {
+	return entry{hdr: tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(data)), ModTime: time.Unix(1700000000, 0)}, data: data}
+}
+
+// headerOnly is a member whose header is written and nothing else: enough for a reader that
+// must refuse it from the header alone.
+func headerOnly(h tar.Header) entry { return entry{hdr: h, body: eofReader{}} }
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// tgz makes a gzipped tar of entries.
+func tgz(t *testing.T, entries ...entry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	complete := true
+	for _, e := range entries {
+		h := e.hdr
+		if err := tw.WriteHeader(&h); err != nil {
+			t.Fatalf("fixture header %q: %v", h.Name, err)
+		}
+		switch {
+		case e.body != nil:
+			n, err := io.Copy(tw, e.body)
+			if err != nil {
+				t.Fatalf("fixture body %q: %v", h.Name, err)
+			}
+			complete = complete && n == h.Size
+		default:
+			if _, err := tw.Write(e.data); err != nil {
+				t.Fatalf("fixture data %q: %v", h.Name, err)
+			}
+		}
+	}
+	if complete {
+		if err := tw.Close(); err != nil {
+			t.Fatalf("fixture: %v", err)
+		}
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatalf("fixture: %v", err)
+	}
+	return buf.Bytes()
+}
+
+// imageTgz is a stemcell's image member: a tgz holding root.img.
+func imageTgz(t *testing.T, root []byte) []byte {
+	return tgz(t, file("./root.img", root))
+}
+
+func sha1Hex(data []byte) string {
+	sum := sha1.Sum(data)
+	return hex.EncodeToString(sum[:])
+}
+
+func manifestFor(image []byte) []byte { return []byte(fmt.Sprintf(heavyMF, sha1Hex(image))) }
+
+// heavyStemcell is a heavy stemcell laid out like the real ones (tar -C dir . : "./" prefixes,
+// alphabetical), with root as its root.img.
+func heavyStemcell(t *testing.T, root []byte) (tarball, image []byte) {
+	image = imageTgz(t, root)
+	dir := tar.Header{Name: "./", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Unix(1700000000, 0)}
+	return tgz(t,
+		entry{hdr: dir},
+		file("./dev_tools_file_list.txt", []byte("/usr/bin/gcc\n/usr/bin/make\n")),
+		file("./image", image),
+		file("./packages.txt", []byte("ii  openssl 3.0.13 amd64\n")),
+		file("./sbom.spdx.json", []byte(`{"spdxVersion":"SPDX-2.3"}`)),
+		file("./stemcell.MF", manifestFor(image)),
+	), image
+}
+
+// readTar lists a gzipped tar's headers and contents.
+func readTar(t *testing.T, data []byte) ([]*tar.Header, map[string][]byte) {
+	t.Helper()
+	gz, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("reading tgz: %v", err)
+	}
+	tr := tar.NewReader(gz)
+	var hdrs []*tar.Header
+	contents := map[string][]byte{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return hdrs, contents
+		}
+		if err != nil {
+			t.Fatalf("reading tgz: %v", err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatalf("reading tgz member %q: %v", h.Name, err)
+		}
+		hdrs = append(hdrs, h)
+		contents[h.Name] = b
+	}
+}
