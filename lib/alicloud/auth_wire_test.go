@@ -2,6 +2,7 @@ package alicloud_test
 
 import (
 	"context"
+	"net/url"
 	"testing"
 	"time"
 
@@ -32,6 +33,23 @@ func testCredentials(t *testing.T, when spec.G, it spec.S) {
 			Expect(err).To(MatchError(ContainSubstring("HTTP 403")))
 			Expect(err).To(MatchError(ContainSubstring("request id")))
 			Expect(c.calls("oss", "PutObject")).To(Equal(1), "never retried")
+		})
+	})
+
+	when("an STS token goes with a wrong secret", func() {
+		it("does not quote the token back in the error", func() {
+			assumer := c.source()
+			assumer.AssumeRoleARN = "acs:ram::1234567890:role/ci"
+			sts, err := c.session(assumer).Credentials(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			source := c.source()
+			source.AccessKeyID, source.AccessKeySecret, source.SecurityToken = sts.AccessKeyID, "wrong-secret", sts.SecurityToken
+			_, err = c.session(source).Regions(ctx)
+			Expect(alicloud.HasCode(err, "SignatureDoesNotMatch")).To(BeTrue(), "%v", err)
+			Expect(err.Error()).To(ContainSubstring("the server's string to sign is left out"))
+			for _, form := range []string{sts.SecurityToken, url.QueryEscape(sts.SecurityToken), url.QueryEscape(url.QueryEscape(sts.SecurityToken))} {
+				Expect(err.Error()).NotTo(ContainSubstring(form))
+			}
 		})
 	})
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"sync"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
@@ -14,10 +15,17 @@ import (
 // ecsAPIVersion is the ECS RPC API version every call uses.
 const ecsAPIVersion = "2014-05-26"
 
-// rpcClients caches one RPC SDK client per credentials, so rotating STS credentials get a new
-// signer while steady ones reuse connections.
+// rpcClients caches one RPC SDK client per region and credentials, so rotating STS credentials
+// get a new signer while steady ones reuse connections.
 type rpcClients struct {
-	byKey map[string]*sdk.Client
+	byKey map[string]*rpcClient
+}
+
+// rpcClient is an SDK client and the lock its calls take: the SDK writes the client's fields on
+// every call, so one client serves one call at a time (fan-outs use a client per region).
+type rpcClient struct {
+	mu     sync.Mutex
+	client *sdk.Client
 }
 
 // ecsCall calls one ECS action in a region: parameters in the query as the API expects, the
@@ -51,7 +59,9 @@ func (s *Session) ecsCall(ctx context.Context, region, action string, params map
 			request.Scheme = "https"
 		}
 		return detached(ctx, func() error {
-			response, err := client.ProcessCommonRequest(request)
+			client.mu.Lock()
+			response, err := client.client.ProcessCommonRequest(request)
+			client.mu.Unlock()
 			if err != nil {
 				return err
 			}
@@ -66,11 +76,11 @@ func (s *Session) ecsCall(ctx context.Context, region, action string, params map
 	})
 }
 
-func (s *Session) rpcClient(region string, creds Credentials) (*sdk.Client, error) {
+func (s *Session) rpcClient(region string, creds Credentials) (*rpcClient, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.rpc.byKey == nil {
-		s.rpc.byKey = map[string]*sdk.Client{}
+		s.rpc.byKey = map[string]*rpcClient{}
 	}
 	key := region + "\x00" + creds.AccessKeyID + "\x00" + creds.SecurityToken
 	if c, ok := s.rpc.byKey[key]; ok {
@@ -80,8 +90,8 @@ func (s *Session) rpcClient(region string, creds Credentials) (*sdk.Client, erro
 	if err != nil {
 		return nil, fmt.Errorf("creating the ECS client: %w", err)
 	}
-	s.rpc.byKey[key] = c
-	return c, nil
+	s.rpc.byKey[key] = &rpcClient{client: c}
+	return s.rpc.byKey[key], nil
 }
 
 // ecsPageSize is the largest page the Describe* actions give.

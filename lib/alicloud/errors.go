@@ -70,7 +70,7 @@ func IsNotFound(err error) bool {
 var retryableCodes = map[string]bool{
 	"Throttling": true, "Throttling.User": true, "Throttling.Api": true, "Throttling.Resource": true,
 	"ServiceUnavailable": true, "InternalError": true, "SlowDown": true, "RequestTimeout": true,
-	"ServiceBusy": true, "RequestTimeTooSkewed": true,
+	"ServiceBusy": true, "RequestTimeTooSkewed": true, "Timeout": true,
 }
 
 // classify turns any error from an SDK or the network into an *Error and says whether trying
@@ -113,7 +113,18 @@ func classify(service, operation string, err error) (*Error, bool) {
 		e.Code, e.Message = "ClientError", err.Error()
 		return e, false
 	}
+	e.Message = withoutStringToSign(e.Message)
 	return e, e.Status >= 500 || e.Status == 429 || retryableCodes[e.Code]
+}
+
+// withoutStringToSign drops the string to sign that a SignatureDoesNotMatch message quotes: it
+// holds every request parameter, the security token among them, encoded in ways no redactor can
+// know. The cause (a wrong secret) is in the code.
+func withoutStringToSign(message string) string {
+	if i := strings.Index(message, "server string to sign is:"); i >= 0 {
+		return strings.TrimSpace(message[:i]) + " (the server's string to sign is left out: it quotes the request's credentials)"
+	}
+	return message
 }
 
 func asError(err error, target **Error) bool { return errors.As(err, target) }

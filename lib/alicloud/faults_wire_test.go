@@ -100,6 +100,25 @@ func testFaults(t *testing.T, when spec.G, it spec.S) {
 		})
 	})
 
+	when("a call hangs once", func() {
+		it("gives that try up after the call timeout and tries again, for OSS and for ECS", func() {
+			s := c.session(c.source(), func(o *alicloud.Options) { o.CallTimeout = 500 * time.Millisecond })
+			quick, _ := s.Store()
+			_, err := quick.Put(ctx, "x", []byte("x"), alicloud.PutOptions{})
+			Expect(err).NotTo(HaveOccurred())
+
+			c.sim.AddFault(sim.Fault{Service: "oss", Action: "HeadObject", Nth: 1, Kind: sim.FaultHang})
+			_, err = quick.Head(ctx, "x")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(c.calls("oss", "HeadObject")).To(Equal(2))
+
+			c.sim.AddFault(sim.Fault{Service: "ecs", Action: "DescribeRegions", Nth: 1, Kind: sim.FaultHang})
+			_, err = s.Regions(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(strings.Join(c.log.all(), "\n")).To(ContainSubstring("ecs DescribeRegions: Timeout"))
+		})
+	})
+
 	when("a call is slow but answers", func() {
 		it("waits for it", func() {
 			c.sim.AddFault(sim.Fault{Service: "oss", Action: "PutObject", Nth: 1, Kind: sim.FaultLatency, Latency: 200 * time.Millisecond})

@@ -42,7 +42,8 @@ func (s *Session) ossClient(region string) (*oss.Client, error) {
 		})).
 		WithRetryer(ossRetryer{s}).
 		WithConnectTimeout(10 * time.Second).
-		WithReadWriteTimeout(time.Minute).
+		// A try that gets no byte for this long fails and is retried (the SDK's own loop).
+		WithReadWriteTimeout(min(s.opts.CallTimeout, time.Minute)).
 		WithProxyFromEnvironment(true)
 	if s.cloud.OSSEndpoint != "" {
 		ep, err := parseEndpoint(s.cloud.OSSEndpoint, region)

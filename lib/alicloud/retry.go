@@ -3,6 +3,7 @@ package alicloud
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 )
@@ -47,9 +48,15 @@ func (s *Session) call(ctx context.Context, service, operation string, try func(
 	for attempt := 1; ; attempt++ {
 		tryCtx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
 		err := try(tryCtx)
+		timedOut := tryCtx.Err() != nil && ctx.Err() == nil
 		cancel()
 		if err == nil {
 			return nil
+		}
+		if timedOut {
+			// This try ran out of its own time (the call hung), not the caller's: try again.
+			err = &Error{Service: service, Operation: operation, Code: "Timeout",
+				Message: fmt.Sprintf("no answer within %s", s.opts.CallTimeout), cause: err}
 		}
 		// An error that already carries a cloud error (a credentials fetch that failed) keeps
 		// its own context; anything else becomes an *Error of this call.
