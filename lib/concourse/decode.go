@@ -42,10 +42,10 @@ func DecodeStrict(path string, raw json.RawMessage, into any) error {
 	}
 	var problems Problems
 	checkShape(&problems, path, tree, rv.Elem().Type(), false)
-	if len(problems) > 0 {
-		return problems
-	}
-	if err := json.Unmarshal(trimmed, into); err != nil {
+	shapeOK := len(problems) == 0
+	// Decode what can be decoded even when the shape is wrong, so the type's own validation can
+	// report its problems in the same error: a user fixes everything in one push.
+	if err := json.Unmarshal(trimmed, into); err != nil && shapeOK {
 		// checkShape accepts everything json can decode; this is a safety net, not a path.
 		return Problems{{Path: path, Message: err.Error()}}
 	}
@@ -53,12 +53,29 @@ func DecodeStrict(path string, raw json.RawMessage, into any) error {
 		if err := v.Validate(); err != nil {
 			var ps Problems
 			if errors.As(err, &ps) {
-				return ps.under(path)
+				ps = ps.under(path)
+			} else {
+				ps = Problems{{Path: path, Message: err.Error()}}
 			}
-			return Problems{{Path: path, Message: err.Error()}}
+			problems = append(problems, notAlreadyReported(ps, problems)...)
 		}
 	}
-	return nil
+	return problems.Err()
+}
+
+// notAlreadyReported drops validation problems at paths the shape check already named.
+func notAlreadyReported(found, reported Problems) Problems {
+	seen := map[string]bool{}
+	for _, p := range reported {
+		seen[p.Path] = true
+	}
+	var out Problems
+	for _, p := range found {
+		if !seen[p.Path] {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 var (

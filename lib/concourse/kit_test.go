@@ -238,6 +238,17 @@ func testStrict(t *testing.T, context spec.G, it spec.S, binary string) {
 			Expect(r.stderr).To(ContainSubstring(`source.limits.max_versions: expected 0 or more, got -1`))
 		})
 
+		it("reports bad values together with unknown and missing keys", func() {
+			r := run(t, binary, []string{"out", t.TempDir()}, map[string]any{"source": map[string]any{
+				"dri": dir, "misbehave": "sometimes", "limits": map[string]any{"max_versions": -1},
+			}, "params": map[string]any{}})
+			Expect(r.code).To(Equal(1))
+			for _, want := range []string{"source.dri: unknown key", "source.dir: missing required key",
+				"source.misbehave: expected one of", "source.limits.max_versions: expected 0 or more", "params.content: missing required key"} {
+				Expect(r.stderr).To(ContainSubstring(want))
+			}
+		})
+
 		it("does not quote a secret field's value", func() {
 			r := run(t, binary, []string{"check"}, map[string]any{"source": map[string]any{"dir": dir, "token": 123456789}})
 			Expect(r.code).To(Equal(1))
