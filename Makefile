@@ -32,7 +32,7 @@ $(BIN)/fly: tools/fly/go.mod tools/fly/go.sum
 	cd tools/fly && $(GOBUILD) -ldflags "-s -w -X github.com/concourse/concourse.Version=$(FLY_VERSION)" \
 		-o $@ github.com/concourse/concourse/fly
 
-## lint: formatting and vet, for the pack and its tool modules
+## lint: formatting of every Go file and vet of the pack's module
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi

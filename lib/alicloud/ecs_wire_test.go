@@ -186,6 +186,29 @@ func testWaiting(t *testing.T, when spec.G, it spec.S) {
 		Expect(len(progress)).To(BeNumerically(">=", 2), "it saw the copy in progress: %v", progress)
 	})
 
+	it("waits for a new image that ECS does not list yet", func() {
+		c := newCloud(t, fastImages)
+		s := c.session(c.source())
+		id := importImage(t, c, s, "late", nil)
+		_, err := s.WaitImage(ctx, testRegion, id, alicloud.WaitOptions{FirstPoll: 50 * time.Millisecond})
+		Expect(err).NotTo(HaveOccurred())
+		c.sim.SetImageVisibilityDelay(time.Second)
+		copyID, err := s.CopyImage(ctx, testRegion, id, "cn-shanghai", "late", nil)
+		Expect(err).NotTo(HaveOccurred())
+		image, err := s.WaitImage(ctx, "cn-shanghai", copyID, alicloud.WaitOptions{FirstPoll: 50 * time.Millisecond})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(image.Status).To(Equal(alicloud.ImageAvailable))
+
+		hidden, err := s.CopyImage(ctx, testRegion, id, "cn-qingdao", "hidden", nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.DeleteImage(ctx, "cn-qingdao", hidden)).To(Succeed(), "a copy in progress, not listed yet, is cancelled")
+		Expect(c.calls("ecs", "CancelCopyImage")).To(Equal(1))
+		time.Sleep(1100 * time.Millisecond)
+		gone, err := s.Images(ctx, "cn-qingdao", alicloud.ImageQuery{IDs: []string{hidden}})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(gone).To(BeEmpty())
+	})
+
 	it("absorbs throttling and 5xx while waiting", func() {
 		c := newCloud(t, fastImages)
 		s := c.session(c.source())

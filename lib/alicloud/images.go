@@ -210,16 +210,30 @@ func (s *Session) CancelCopy(ctx context.Context, region, id string) error {
 }
 
 // DeleteImage deletes an image and then the snapshots behind it, which ECS keeps (and bills)
-// otherwise. An image that no longer exists is not an error.
+// otherwise; a copy still in progress is cancelled instead. An image that no longer exists is not
+// an error.
 func (s *Session) DeleteImage(ctx context.Context, region, id string) error {
 	image, err := s.Image(ctx, region, id)
-	if HasCode(err, "ImageNotFound") {
-		return nil
-	} else if err != nil {
+	visible := err == nil
+	if err != nil && !HasCode(err, "ImageNotFound") {
 		return err
 	}
-	if err := s.ecsCall(ctx, region, "DeleteImage", map[string]string{"ImageId": id, "Force": "true"}, nil); err != nil {
+	// An image ECS does not list yet may still exist (new images show up late): ask to delete
+	// it anyway, and let ECS say whether it is there.
+	err = s.ecsCall(ctx, region, "DeleteImage", map[string]string{"ImageId": id, "Force": "true"}, nil)
+	if HasCode(err, "OperationDenied.ImageCopying") && s.CancelCopy(ctx, region, id) == nil {
+		// It was a copy in progress: cancelling it removes it (a source being copied from
+		// cannot be cancelled this way and keeps the refusal).
+		return nil
+	}
+	switch {
+	case HasCode(err, "InvalidImageId.NotFound"):
+		return nil
+	case err != nil:
 		return fmt.Errorf("deleting image %s in %s: %w", id, region, err)
+	case !visible:
+		s.opts.Log.Warnf("deleted image %s in %s before ECS listed it: its snapshots could not be looked up and may remain", id, region)
+		return nil
 	}
 	for _, snapshot := range image.SnapshotIDs() {
 		err := s.ecsCall(ctx, region, "DeleteSnapshot", map[string]string{"SnapshotId": snapshot, "Force": "true"}, nil)

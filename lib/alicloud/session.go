@@ -29,7 +29,9 @@ func NewSession(c Cloud, opts Options) (*Session, error) {
 		return nil, err
 	}
 	s := &Session{cloud: c, opts: opts.withDefaults(), oss: map[string]*oss.Client{}}
-	s.http = &http.Client{Transport: newTransport(), Timeout: s.opts.CallTimeout}
+	metadata := newTransport()
+	metadata.Proxy = nil // the instance metadata service is link-local: a proxy cannot reach it
+	s.http = &http.Client{Transport: metadata, Timeout: s.opts.CallTimeout}
 	s.creds = s.credentialsFor(c)
 	return s, nil
 }

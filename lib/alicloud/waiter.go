@@ -11,6 +11,9 @@ type WaitOptions struct {
 	FirstPoll time.Duration     // the pause after the first look, to measure the pace; default 1s
 	MaxPoll   time.Duration     // the longest pause between looks; default 1m
 	OnPoll    func(image Image) // called after every look, for progress logs
+	// VisibilityGrace is how long a new image may be missing from DescribeImages (ECS is
+	// eventually consistent) before the wait fails; default 2m.
+	VisibilityGrace time.Duration
 }
 
 func (o WaitOptions) withDefaults() WaitOptions {
@@ -22,6 +25,9 @@ func (o WaitOptions) withDefaults() WaitOptions {
 	}
 	if o.OnPoll == nil {
 		o.OnPoll = func(Image) {}
+	}
+	if o.VisibilityGrace <= 0 {
+		o.VisibilityGrace = 2 * time.Minute
 	}
 	return o
 }
@@ -69,9 +75,13 @@ func clamp(d, lo, hi time.Duration) time.Duration { return max(lo, min(d, hi)) }
 func (s *Session) WaitImage(ctx context.Context, region, id string, opts WaitOptions) (Image, error) {
 	opts = opts.withDefaults()
 	var p pace
+	started := time.Now()
 	for {
 		image, err := s.Image(ctx, region, id)
-		if err != nil {
+		if HasCode(err, "ImageNotFound") && time.Since(started) < opts.VisibilityGrace {
+			// ECS lists a new image only after a while: not seeing it yet is not its end.
+			image = Image{ID: id, Region: region, Status: ImageWaiting, Progress: "0%"}
+		} else if err != nil {
 			return Image{}, fmt.Errorf("waiting for image %s in %s: %w", id, region, err)
 		}
 		opts.OnPoll(image)
