@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -19,7 +20,8 @@ type Release struct {
 }
 
 // NewRelease makes a release named name in dir; variant changes the job's template, so two
-// releases of the same name and version can differ in content.
+// releases of the same name and version can differ in content. Package "lib" holds a blob added
+// with `bosh add-blob`, and a local final blobstore lets it make final releases.
 func NewRelease(t testing.TB, dir, name, variant string) *Release {
 	t.Helper()
 	r := &Release{Dir: dir, Home: Home(t)}
@@ -28,15 +30,16 @@ func NewRelease(t testing.TB, dir, name, variant string) *Release {
 	r.bosh(t, "generate-package", "greeter")
 	r.bosh(t, "generate-package", "lib")
 	files := map[string]string{
-		"config/final.yml":             fmt.Sprintf("name: %s\nblobstore:\n  provider: local\n  options:\n    blobstore_path: %s\n", name, filepath.Join(dir, ".final-blobstore")),
-		"jobs/hello/spec":              "---\nname: hello\ntemplates:\n  run.erb: bin/run\npackages: [greeter]\nproperties: {}\n",
-		"jobs/hello/templates/run.erb": "#!/bin/bash\necho hello " + variant + "\n",
-		"packages/greeter/spec":        "---\nname: greeter\ndependencies: [lib]\nfiles: [greeter/**/*]\n",
-		"packages/greeter/packaging":   "cp -a greeter/* ${BOSH_INSTALL_TARGET}/\n",
-		"packages/lib/spec":            "---\nname: lib\ndependencies: []\nfiles: [lib/**/*]\n",
-		"packages/lib/packaging":       "cp -a lib/* ${BOSH_INSTALL_TARGET}/\n",
-		"src/greeter/greet.sh":         "echo greetings\n",
-		"src/lib/lib.sh":               "echo lib\n",
+		"config/final.yml":                       fmt.Sprintf("name: %s\nblobstore:\n  provider: local\n  options:\n    blobstore_path: %s\n", name, filepath.Join(dir, ".final-blobstore")),
+		"jobs/hello/spec":                        "---\nname: hello\ntemplates:\n  run.erb: bin/run\npackages: [greeter]\nproperties: {}\n",
+		"jobs/hello/templates/run.erb":           "#!/bin/bash\necho hello " + variant + "\n",
+		"packages/greeter/spec":                  "---\nname: greeter\ndependencies: [lib]\nfiles: [greeter/**/*]\n",
+		"packages/greeter/packaging":             "cp -a greeter/* ${BOSH_INSTALL_TARGET}/\n",
+		"packages/lib/spec":                      "---\nname: lib\ndependencies: []\nfiles: [lib/**/*]\n",
+		"packages/lib/packaging":                 "cp -a lib/* ${BOSH_INSTALL_TARGET}/\n",
+		"src/greeter/greet.sh":                   "echo greetings\n",
+		"src/lib/lib.sh":                         "echo lib\n",
+		"../" + filepath.Base(dir) + "-blob.bin": strings.Repeat("blob data ", 1000),
 	}
 	for name, content := range files {
 		path := filepath.Join(dir, name)
@@ -47,6 +50,7 @@ func NewRelease(t testing.TB, dir, name, variant string) *Release {
 			t.Fatal(err)
 		}
 	}
+	r.bosh(t, "add-blob", filepath.Join(filepath.Dir(dir), filepath.Base(dir)+"-blob.bin"), "lib/data.bin")
 	return r
 }
 

@@ -178,6 +178,27 @@ func testPublish(t *testing.T, when spec.G, it spec.S, binary string, f *fixture
 		Expect(published.stdout).To(ContainSubstring(`"version":{"version":"63.0.0"}`))
 	})
 
+	it("creates a final release with the real bosh CLI and publishes it, keeping private.yml out of the log", func() {
+		build := t.TempDir()
+		dir := filepath.Join(build, "cpi-release")
+		testtools.NewRelease(t, dir, "cpi", "final")
+		const secret = "private-yml-secret-value"
+		Expect(os.WriteFile(filepath.Join(dir, "config", "private.yml"), []byte("blobstore:\n  options:\n    credentials_source: "+secret+"\n"), 0o600)).To(Succeed())
+		Expect(os.WriteFile(filepath.Join(build, "version"), []byte("64.0.0"), 0o644)).To(Succeed())
+		published := run(t, binary, "out", map[string]any{"source": source,
+			"params": map[string]any{"release_dir": "cpi-release", "version_file": "version", "final": true}}, build)
+		Expect(published.code).To(Equal(0), published.stderr)
+		Expect(published.stdout).To(ContainSubstring(`"version":{"version":"64.0.0"}`))
+		Expect(published.stderr + published.stdout).NotTo(ContainSubstring(secret))
+		Expect(filepath.Join(dir, "releases", "cpi", "cpi-64.0.0.yml")).To(BeARegularFile(), "bosh made a final release")
+
+		dest := t.TempDir()
+		got := run(t, binary, "in", map[string]any{"source": source, "version": map[string]string{"version": "64.0.0"}}, dest)
+		Expect(got.code).To(Equal(0), got.stderr)
+		manifest, _ := os.ReadFile(filepath.Join(dest, "release.MF"))
+		Expect(string(manifest)).To(ContainSubstring("name: lib"))
+	})
+
 	it("fails in when the stored tarball no longer matches its record, leaving nothing", func() {
 		Expect(put(t, binary, source, f.tarballs["61.0.0"]).code).To(Equal(0))
 		keys := cloud.Keys(t, "cpi/tarballs/")
