@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -10,14 +11,20 @@ import (
 	"github.com/sclevine/spec/report"
 )
 
-// TestDemo runs the demo as `make demo` does, with the repository's bin/ (where `make tools`
-// puts bosh and fly) first on PATH.
+// TestDemo runs the demo as `make demo` does, with freshly built resources and the repository's
+// bin/ (where `make tools` puts bosh and fly) first on PATH.
 func TestDemo(t *testing.T) {
 	bin, err := filepath.Abs("../../bin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	// The resources are built fresh, so the demo never runs a stale binary left in bin/.
+	fresh := t.TempDir()
+	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(fresh, "bosh-release-resource"), "../../resources/bosh-release")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the bosh-release resource: %v\n%s", err, out)
+	}
+	t.Setenv("PATH", fresh+string(os.PathListSeparator)+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	spec.Run(t, "demo", func(t *testing.T, context spec.G, it spec.S) {
 		var Expect = NewWithT(t).Expect
 
