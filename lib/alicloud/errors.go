@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"regexp"
 	"strings"
 	"syscall"
 
@@ -85,9 +86,14 @@ func classify(service, operation string, err error) (*Error, bool) {
 	var serverErr *sdkerrors.ServerError
 	var netErr net.Error
 	switch {
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		e.Code, e.Message = "Cancelled", err.Error()
+	case errors.Is(err, context.Canceled):
+		e.Code, e.Message = "Cancelled", withoutQuery(err.Error())
 		return e, false
+	case errors.Is(err, context.DeadlineExceeded):
+		// A try's own deadline (or an SDK's client timeout): worth another try, which the retry
+		// loops only make while the caller's context lasts.
+		e.Code, e.Message = "Timeout", withoutQuery(err.Error())
+		return e, true
 	case errors.As(err, &ossErr):
 		e.Status, e.Code, e.Message, e.RequestID = ossErr.StatusCode, ossErr.Code, ossErr.Message, ossErr.RequestID
 	case errors.As(err, &serverErr):
@@ -95,22 +101,22 @@ func classify(service, operation string, err error) (*Error, bool) {
 	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) ||
 		containsAny(err.Error(), "connection reset", "broken pipe", "use of closed network connection",
 			"server closed idle connection", "transport connection broken"):
-		e.Code, e.Message = "ConnectionReset", err.Error()
+		e.Code, e.Message = "ConnectionReset", withoutQuery(err.Error())
 		return e, true
 	case strings.Contains(err.Error(), "crc is inconsistent"):
 		e.Code, e.Message = "CRCMismatch", err.Error() // corrupted in transit: sending again helps
 		return e, true
 	case errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(err.Error(), "connection refused"):
-		e.Code, e.Message = "ConnectionRefused", err.Error()
+		e.Code, e.Message = "ConnectionRefused", withoutQuery(err.Error())
 		return e, true
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || strings.Contains(err.Error(), "EOF"):
-		e.Code, e.Message = "ConnectionClosed", err.Error()
+		e.Code, e.Message = "ConnectionClosed", withoutQuery(err.Error())
 		return e, true
 	case errors.As(err, &netErr) && netErr.Timeout(), strings.Contains(err.Error(), "Timeout"), strings.Contains(err.Error(), "timeout"):
-		e.Code, e.Message = "Timeout", err.Error()
+		e.Code, e.Message = "Timeout", withoutQuery(err.Error())
 		return e, true
 	default:
-		e.Code, e.Message = "ClientError", err.Error()
+		e.Code, e.Message = "ClientError", withoutQuery(err.Error())
 		return e, false
 	}
 	e.Message = withoutStringToSign(e.Message)
@@ -137,3 +143,10 @@ func containsAny(s string, parts ...string) bool {
 	}
 	return false
 }
+
+// urlQuery matches the query of a URL quoted in a transport error: RPC requests carry every
+// parameter there, an STS token and a signature among them.
+var urlQuery = regexp.MustCompile(`(https?://[^\s"?]+)\?[^\s"]*`)
+
+// withoutQuery keeps a failed request's address in a message but drops its query.
+func withoutQuery(message string) string { return urlQuery.ReplaceAllString(message, "$1?…") }

@@ -3,14 +3,17 @@ package alicloud_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
 	"github.com/sclevine/spec/report"
@@ -231,6 +234,23 @@ func testTransfers(t *testing.T, when spec.G, it spec.S) {
 		down, err := st.Download(ctx, "final/release-61.tgz", &out, transfer)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(down.SHA256).To(Equal(sha256Hex(randomBytes(3<<20, 2))))
+	})
+
+	it("fails a download when the object changes while it is read", func() {
+		data := randomBytes(6<<20, 5)
+		_, err := st.Upload(ctx, "moving.tgz", bytes.NewReader(data), alicloud.UploadOptions{TransferOptions: transfer})
+		Expect(err).NotTo(HaveOccurred())
+		c.sim.Reset()
+		c.sim.AddFault(sim.Fault{Service: "oss", Action: "GetObject", Nth: 1, Kind: sim.FaultLatency, Latency: 400 * time.Millisecond})
+		done := make(chan error, 1)
+		go func() {
+			_, err := st.Download(ctx, "moving.tgz", io.Discard, alicloud.TransferOptions{PartSize: 1 << 20, Parallel: 3})
+			done <- err
+		}()
+		NewWithT(t).Eventually(func() int { return c.calls("oss", "HeadObject") }, 2*time.Second, 10*time.Millisecond).Should(Equal(1))
+		_, err = st.Put(ctx, "moving.tgz", []byte("replaced"), alicloud.PutOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		NewWithT(t).Eventually(done, 5*time.Second).Should(Receive(MatchError(ContainSubstring("PreconditionFailed"))))
 	})
 
 	it("downloads to a file atomically, leaving nothing when it fails", func() {

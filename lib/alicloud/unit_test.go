@@ -143,12 +143,18 @@ func testClassify(t *testing.T, _ spec.G, it spec.S) {
 			{io.ErrUnexpectedEOF, "ConnectionClosed", true},
 			{&net.OpError{Op: "dial", Err: timeoutErr{}}, "Timeout", true},
 			{context.Canceled, "Cancelled", false},
+			{context.DeadlineExceeded, "Timeout", true},
 			{errors.New("bad input"), "ClientError", false},
 		} {
 			e, retryable := classify("oss", "PutObject", c.err)
 			Expect(e.Code).To(Equal(c.code), "%v", c.err)
 			Expect(retryable).To(Equal(c.retryable), "%v", c.err)
 		}
+	})
+
+	it("keeps a failed request's query, with its token and signature, out of the message", func() {
+		e, _ := classify("ecs", "DescribeRegions", fmt.Errorf("Post %q: %w", "http://127.0.0.1:1/?AccessKeyId=STS.x&SecurityToken=CAIS%2Bsecret&Signature=abc", context.DeadlineExceeded))
+		Expect(e.Message).To(Equal(`Post "http://127.0.0.1:1/?…": context deadline exceeded`))
 	})
 
 	it("says which call failed, with the cloud's code, message and request id", func() {
