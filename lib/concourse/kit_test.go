@@ -180,6 +180,15 @@ func testDispatch(t *testing.T, context spec.G, it spec.S, binary string) {
 		})
 	})
 
+	context("when DEBUG would make the SDK print credentials on stdout", func() {
+		it("refuses to run", func() {
+			r := run(t, binary, []string{"check"}, map[string]any{"source": map[string]any{"dir": dir}}, "DEBUG=tea,sdk")
+			Expect(r.code).To(Equal(1))
+			Expect(r.stdout).To(BeEmpty())
+			Expect(r.stderr).To(ContainSubstring("DEBUG=sdk is set"))
+		})
+	})
+
 	context("when running in a build", func() {
 		it("gives get steps the build metadata", func() {
 			r := run(t, binary, []string{"in", t.TempDir()}, map[string]any{

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -89,6 +91,11 @@ func run[S, GP, PP any](ctx context.Context, r Resource[S, GP, PP], p Process, l
 	step, dir, err := dispatch(r.Name, p.Args)
 	if err != nil {
 		return nil, err
+	}
+	if slices.Contains(strings.Split(p.Getenv("DEBUG"), ","), "sdk") {
+		// The Alibaba Cloud RPC SDK reads DEBUG when the process starts and then prints every
+		// request (credentials included) on stdout, past the redacting logger.
+		return nil, fmt.Errorf("DEBUG=sdk is set: it makes the Alibaba Cloud SDK print requests and credentials on stdout; unset it")
 	}
 	input, err := io.ReadAll(p.Stdin)
 	if err != nil {
