@@ -12,7 +12,15 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
 )
 
-// Cloud is an emulator on 127.0.0.1 with one bucket, for black-box tests of the resources.
+// The emulator's account and bucket in tests.
+const (
+	KeyID     = "LTAI-testtools"
+	KeySecret = "testtools-secret-value"
+	Region    = "cn-hangzhou"
+	Bucket    = "cpi-pipeline"
+)
+
+// Cloud is an emulator on 127.0.0.1 with one bucket, for tests of the client and the resources.
 type Cloud struct {
 	Sim    *sim.Server
 	URL    string // http://127.0.0.1:PORT
@@ -23,10 +31,10 @@ type Cloud struct {
 	oss    *oss.Client
 }
 
-// NewCloud starts an emulator for the test, with the bucket "cpi-pipeline" in cn-hangzhou.
+// NewCloud starts an emulator for the test, with the bucket Bucket in Region.
 func NewCloud(t testing.TB, tweaks ...func(*sim.Config)) *Cloud {
 	t.Helper()
-	c := &Cloud{KeyID: "LTAI-testtools", Secret: "testtools-secret-value", Region: "cn-hangzhou", Bucket: "cpi-pipeline"}
+	c := &Cloud{KeyID: KeyID, Secret: KeySecret, Region: Region, Bucket: Bucket}
 	cfg := sim.Config{Credentials: []sim.Credential{{AccessKeyID: c.KeyID, AccessKeySecret: c.Secret}}, DataDir: t.TempDir()}
 	for _, tweak := range tweaks {
 		tweak(&cfg)

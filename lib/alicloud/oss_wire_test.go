@@ -76,7 +76,7 @@ func testStore(t *testing.T, when spec.G, it spec.S) {
 
 		_, err = st.GetJSON(ctx, "records/9.json", &got)
 		Expect(alicloud.IsNotFound(err)).To(BeTrue())
-		Expect(err).To(MatchError(ContainSubstring("oss://cpi-wire/light-stemcells/records/9.json")))
+		Expect(err).To(MatchError(ContainSubstring("oss://" + testBucket + "/light-stemcells/records/9.json")))
 		Expect(err).To(MatchError(ContainSubstring("NoSuchKey")))
 	})
 
@@ -145,7 +145,7 @@ func testStore(t *testing.T, when spec.G, it spec.S) {
 		_, err := st.Put(ctx, "light-bosh-stemcell.tgz", []byte("tarball"), alicloud.PutOptions{})
 		Expect(err).NotTo(HaveOccurred())
 		url := st.URL("light-bosh-stemcell.tgz")
-		Expect(url).To(Equal(c.url + "/cpi-wire/light-stemcells/light-bosh-stemcell.tgz"))
+		Expect(url).To(Equal(c.url + "/" + testBucket + "/light-stemcells/light-bosh-stemcell.tgz"))
 		status, _, err := httpGet(url)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(status).To(Equal(403), "private until published")
@@ -161,7 +161,7 @@ func testStore(t *testing.T, when spec.G, it spec.S) {
 		source := c.source()
 		source.OSSEndpoint = ""
 		real := c.store(source)
-		Expect(real.URL("a b.tgz")).To(Equal("https://cpi-wire.oss-cn-hangzhou.aliyuncs.com/a%20b.tgz"))
+		Expect(real.URL("a b.tgz")).To(Equal("https://" + testBucket + ".oss-cn-hangzhou.aliyuncs.com/a%20b.tgz"))
 	})
 }
 

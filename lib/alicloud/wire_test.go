@@ -2,20 +2,17 @@ package alicloud_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
-	osscredentials "github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
+	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
 )
@@ -23,13 +20,13 @@ import (
 // The wire tests run the pack's client through the official SDKs against the emulator.
 
 const (
-	testKeyID     = "LTAI-wire-test"
-	testKeySecret = "wire-test-secret-value"
-	testRegion    = "cn-hangzhou"
-	testBucket    = "cpi-wire"
+	testKeyID     = testtools.KeyID
+	testKeySecret = testtools.KeySecret
+	testRegion    = testtools.Region
+	testBucket    = testtools.Bucket
 )
 
-// cloud is an emulator with one bucket, and what a test needs to make sessions against it.
+// cloud is the shared test emulator, and what a test needs to make sessions against it.
 type cloud struct {
 	t      testing.TB
 	sim    *sim.Server
@@ -40,29 +37,11 @@ type cloud struct {
 
 func newCloud(t testing.TB, tweaks ...func(*sim.Config)) *cloud {
 	t.Helper()
-	cfg := sim.Config{
-		Credentials: []sim.Credential{{AccessKeyID: testKeyID, AccessKeySecret: testKeySecret}},
-		DataDir:     t.TempDir(),
-		// Short-lived STS credentials let tests see real expiry.
-		STSMinDuration: time.Second,
-	}
-	for _, tweak := range tweaks {
-		tweak(&cfg)
-	}
-	server, err := sim.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	web := httptest.NewServer(server)
-	t.Cleanup(func() { web.Close(); server.Close() })
-	cl := &cloud{t: t, sim: server, url: web.URL, log: &logLines{}, bucket: testBucket}
-	admin := oss.NewClient(oss.LoadDefaultConfig().WithRegion(testRegion).WithEndpoint(web.URL).WithUsePathStyle(true).
-		WithCredentialsProvider(osscredentials.NewStaticCredentialsProvider(testKeyID, testKeySecret)))
-	if _, err := admin.PutBucket(context.Background(), &oss.PutBucketRequest{Bucket: oss.Ptr(testBucket)}); err != nil {
-		t.Fatal(err)
-	}
-	server.Reset() // start every test with an empty journal
-	return cl
+	// Short-lived STS credentials let tests see real expiry.
+	shortSTS := func(cfg *sim.Config) { cfg.STSMinDuration = time.Second }
+	tc := testtools.NewCloud(t, append([]func(*sim.Config){shortSTS}, tweaks...)...)
+	tc.Sim.Reset() // start every test with an empty journal
+	return &cloud{t: t, sim: tc.Sim, url: tc.URL, log: &logLines{}, bucket: tc.Bucket}
 }
 
 // source is a working Cloud block pointing at the emulator.
