@@ -1,0 +1,657 @@
+package stemcell
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
+)
+
+// Tags Build puts on every image it makes; a rerun finds the images of a version by the first two.
+const (
+	TagStemcell        = "stemcell"
+	TagStemcellVersion = "stemcell-version"
+	TagStage           = "stage"
+	TagSourceImage     = "source-image"
+)
+
+const (
+	// DefaultBuildConcurrency is how many copies Build runs at once when the request says nothing.
+	DefaultBuildConcurrency = 10
+	// MaxCopiesPerSource is how many copies Build runs at once from one source region: ECS runs
+	// at most five image copies per region and queues the rest.
+	MaxCopiesPerSource = 5
+	// MinImageDiskGiB is the smallest system disk an imported image gets.
+	MinImageDiskGiB = 5
+)
+
+// progressInterval is how often Build logs the progress of one import or copy at most.
+var progressInterval = 5 * time.Second
+
+// cleanupTimeout bounds the clean-up Build does after a failure or cancellation.
+const cleanupTimeout = 3 * time.Minute
+
+// BuildRequest asks Build for a light stemcell.
+type BuildRequest struct {
+	Heavy       io.Reader    // the heavy stemcell tarball, streamed once
+	HeavyName   string       // its file name, e.g. bosh-stemcell-1.484-alicloud-kvm-ubuntu-noble-go_agent.tgz
+	BaseRegion  string       // where root.img is uploaded and imported
+	ImageBucket string       // a bucket in BaseRegion for the raw image (a temporary object)
+	Regions     []string     // every region that must end with an Available image
+	Concurrency int          // copies in flight at most (default 10)
+	Log         alicloud.Log // progress; nil: none
+	Stage       string       // tag value: "candidate" or "published"
+	// Wait tunes the polling of imports and copies (OnPoll is Build's own); zero: the defaults.
+	Wait alicloud.WaitOptions
+}
+
+// BuildResult is what Build made.
+type BuildResult struct {
+	Manifest *Manifest         // the light manifest (cloud_properties.image_id set)
+	Members  []Member          // from the heavy tarball, for WriteLight
+	ImageIDs map[string]string // region → image id, every requested region
+	Reused   []string          // regions whose image came from an earlier run, sorted
+}
+
+// Build turns a heavy stemcell into the images of a light one: it streams root.img into OSS in
+// the base region, imports it there (unless an earlier run left an Available image of this
+// version), copies it to every requested region as a tree (each region that becomes Available is
+// a source for the next copies, at most MaxCopiesPerSource per source), tags every image with
+// the stemcell name, version, stage and source image, and deletes the raw object. Images stay
+// private.
+//
+// Images of this version found by their tags are reused when Available and deleted when
+// CreateFailed or UnAvailable; ones still in progress are waited for. When a copy fails, the
+// other regions go on; at the end every image of the run that is not Available is deleted (a
+// copy in progress is cancelled), the Available ones are kept for a rerun, and the error names
+// the failed regions and the kept images.
+//
+// When BaseRegion is not one of Regions, its image is made (it is the first source) and kept,
+// but it is not in the result's ImageIDs.
+func Build(ctx context.Context, s *alicloud.Session, req BuildRequest) (result *BuildResult, err error) {
+	if err := req.check(s); err != nil {
+		return nil, err
+	}
+	log := req.Log
+	if log == nil {
+		log = nopLog{}
+	}
+	concurrency := req.Concurrency
+	if concurrency <= 0 {
+		concurrency = DefaultBuildConcurrency
+	}
+	regions := uniqueRegions(req.Regions)
+
+	store, err := s.StoreIn(req.BaseRegion, req.ImageBucket, "")
+	if err != nil {
+		return nil, fmt.Errorf("building a light stemcell: %w", err)
+	}
+	fileName, fileVersion, named := parseHeavyName(req.HeavyName)
+	key := ""
+	if named {
+		key = fileName + "-" + fileVersion + "/root.img"
+	} else {
+		key = "stemcell-" + randomHex(8) + "/root.img"
+	}
+	uploaded := false
+	defer func() {
+		if !uploaded {
+			return
+		}
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if derr := store.Delete(dctx, key); derr != nil {
+			log.Warnf("could not delete the raw image oss://%s/%s: %v", req.ImageBucket, key, derr)
+		}
+	}()
+
+	heavy, err := ReadHeavy(req.Heavy, func(root io.Reader, size int64) error {
+		uploaded = true
+		progress := alicloud.LogProgress(log, fmt.Sprintf("uploading root.img to oss://%s/%s", req.ImageBucket, key), progressInterval)
+		_, err := store.Upload(ctx, key, root, alicloud.UploadOptions{TransferOptions: alicloud.TransferOptions{
+			Progress: func(done, _ int64) { progress(done, size) },
+		}})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the heavy stemcell %s: %w", req.HeavyName, err)
+	}
+	m := heavy.Manifest
+	name, version := m.Name(), m.Version()
+	if named && (name != fileName || version != fileVersion) {
+		return nil, fmt.Errorf("the heavy stemcell %s holds %s/%s according to its stemcell.MF", req.HeavyName, name, version)
+	}
+
+	b := &builder{
+		s: s, req: req, log: log, concurrency: concurrency,
+		imageName: ImageName(name, version),
+		tags:      map[string]string{TagStemcell: name, TagStemcellVersion: version, TagStage: req.Stage},
+		created:   map[string]string{},
+		ids:       map[string]string{},
+	}
+	if err := b.run(ctx, key, regions, heavy); err != nil {
+		return nil, fmt.Errorf("building light stemcell %s/%s: %w", name, version, err)
+	}
+
+	ids := make(map[string]string, len(regions))
+	for _, r := range regions {
+		ids[r] = b.ids[r]
+	}
+	light := m.Clone()
+	light.SetImageIDs(ids)
+	sort.Strings(b.reused)
+	return &BuildResult{Manifest: light, Members: heavy.Members, ImageIDs: ids, Reused: b.reused}, nil
+}
+
+func (req BuildRequest) check(s *alicloud.Session) error {
+	var missing []string
+	if s == nil {
+		missing = append(missing, "a session")
+	}
+	if req.Heavy == nil {
+		missing = append(missing, "the heavy stemcell")
+	}
+	if req.BaseRegion == "" {
+		missing = append(missing, "the base region")
+	}
+	if req.ImageBucket == "" {
+		missing = append(missing, "the image bucket")
+	}
+	if len(uniqueRegions(req.Regions)) == 0 {
+		missing = append(missing, "regions")
+	}
+	if req.Stage == "" {
+		missing = append(missing, "the stage")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("building a light stemcell: the request has no %s", strings.Join(missing, ", no "))
+	}
+	return nil
+}
+
+func uniqueRegions(regions []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range regions {
+		if r = strings.TrimSpace(r); r != "" && !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+var heavyNamePattern = regexp.MustCompile(`^bosh-stemcell-([0-9][^-]*)-(.+?)(?:-go_agent)?\.tgz$`)
+
+// parseHeavyName reads the stemcell name and version from a heavy stemcell's conventional file
+// name: bosh-stemcell-1.484-alicloud-kvm-ubuntu-noble-go_agent.tgz → bosh-alicloud-kvm-ubuntu-noble, 1.484.
+func parseHeavyName(file string) (name, version string, ok bool) {
+	match := heavyNamePattern.FindStringSubmatch(path.Base(file))
+	if match == nil {
+		return "", "", false
+	}
+	return "bosh-" + match[2], match[1], true
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// ImageName is the ECS image name of a stemcell version, the same in every region: name-version
+// made valid for ECS (2 to 128 characters, a letter first, letters, digits and ".-_:" only, not
+// starting with "aliyun", "acs:", "http://" or "https://").
+func ImageName(name, version string) string {
+	var b strings.Builder
+	for _, c := range name + "-" + version {
+		if unicode.IsLetter(c) || unicode.IsDigit(c) || strings.ContainsRune(".-_:", c) {
+			b.WriteRune(c)
+		} else {
+			b.WriteRune('-')
+		}
+	}
+	out := b.String()
+	lower := strings.ToLower(out)
+	first := []rune(out + " ")[0]
+	if !unicode.IsLetter(first) || strings.HasPrefix(lower, "aliyun") || strings.HasPrefix(lower, "acs:") || strings.HasPrefix(lower, "http") {
+		out = "stemcell-" + out
+	}
+	if runes := []rune(out); len(runes) > 128 {
+		out = string(runes[:128])
+	}
+	return out
+}
+
+type nopLog struct{}
+
+func (nopLog) Printf(string, ...any) {}
+func (nopLog) Warnf(string, ...any)  {}
+
+// builder is one run of Build once the heavy stemcell is read.
+type builder struct {
+	s           *alicloud.Session
+	req         BuildRequest
+	log         alicloud.Log
+	concurrency int
+	imageName   string
+	tags        map[string]string
+
+	mu      sync.Mutex
+	created map[string]string // region → image this run made or adopted, until it is good
+
+	ids    map[string]string // region → Available, tagged image (the sources); only run's goroutine
+	reused []string
+}
+
+func (b *builder) track(region, id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.created[region] = id
+}
+
+func (b *builder) good(region, id string) {
+	b.ids[region] = id
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.created[region] == id {
+		delete(b.created, region)
+	}
+}
+
+func (b *builder) tagsFrom(source string) map[string]string {
+	out := make(map[string]string, len(b.tags)+1)
+	for k, v := range b.tags {
+		out[k] = v
+	}
+	out[TagSourceImage] = source
+	return out
+}
+
+// found is what an earlier run left in one region.
+type found struct {
+	region     string
+	available  string // an Available image
+	stage      string // its stage tag
+	inProgress string // an image still Waiting or Creating
+	err        error
+}
+
+// run makes an Available image in the base region and every region, or fails and cleans up.
+func (b *builder) run(ctx context.Context, key string, regions []string, heavy *Heavy) (err error) {
+	all := regions
+	if !contains(regions, b.req.BaseRegion) {
+		all = append([]string{b.req.BaseRegion}, regions...)
+	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		b.cleanup(ctx)
+		err = fmt.Errorf("%w; %s", err, b.kept())
+	}()
+
+	// What earlier runs left.
+	earlier := b.survey(ctx, all)
+	for _, f := range earlier {
+		if f.err != nil {
+			return f.err
+		}
+	}
+	adopted := map[string]string{}
+	for _, f := range earlier {
+		switch {
+		case f.available != "":
+			b.ids[f.region] = f.available
+			b.reused = append(b.reused, f.region)
+			b.log.Printf("%s: Available %s (from an earlier run)", f.region, f.available)
+			if f.stage != b.req.Stage {
+				if err := b.s.TagImage(ctx, f.region, f.available, map[string]string{TagStage: b.req.Stage}); err != nil {
+					return err
+				}
+			}
+		case f.inProgress != "":
+			adopted[f.region] = f.inProgress
+			b.track(f.region, f.inProgress)
+		}
+	}
+
+	base := b.req.BaseRegion
+	if b.ids[base] == "" {
+		if id := adopted[base]; id != "" {
+			delete(adopted, base)
+			b.log.Printf("%s: waiting for %s, left in progress by an earlier run", base, id)
+			if _, err := b.wait(ctx, base, id, "importing into"); err == nil {
+				b.good(base, id)
+				b.reused = append(b.reused, base)
+			} else if ctx.Err() != nil {
+				return err
+			} else {
+				b.log.Warnf("%s: %v; importing again", base, err)
+				if err := b.delete(ctx, base, id); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if b.ids[base] == "" {
+		if err := b.importImage(ctx, key, heavy); err != nil {
+			return fmt.Errorf("import into %s failed: %w", base, err)
+		}
+	}
+	if !contains(regions, base) {
+		b.reused = remove1(b.reused, base)
+	}
+
+	failed := b.fanOut(ctx, regions, adopted)
+	if ctx.Err() != nil {
+		return fmt.Errorf("cancelled: %w", ctx.Err())
+	}
+	if len(failed) > 0 {
+		names := make([]string, 0, len(failed))
+		for r := range failed {
+			names = append(names, r)
+		}
+		sort.Strings(names)
+		text := make([]string, len(names))
+		for i, r := range names {
+			text[i] = fmt.Sprintf("%s (%v)", r, failed[r])
+		}
+		return fmt.Errorf("no image in %s: %s", strings.Join(names, ", "), strings.Join(text, "; "))
+	}
+	return nil
+}
+
+func remove1(list []string, s string) []string {
+	out := list[:0]
+	for _, x := range list {
+		if x != s {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// survey looks for this version's images in every region, deleting the failed ones.
+func (b *builder) survey(ctx context.Context, regions []string) []found {
+	out := make([]found, len(regions))
+	query := alicloud.ImageQuery{Tags: map[string]string{TagStemcell: b.tags[TagStemcell], TagStemcellVersion: b.tags[TagStemcellVersion]}}
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, region := range regions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			f := found{region: region}
+			images, err := b.s.Images(ctx, region, query)
+			if err != nil {
+				f.err = err
+				out[i] = f
+				return
+			}
+			for _, img := range images {
+				switch img.Status {
+				case alicloud.ImageAvailable:
+					if f.available == "" {
+						f.available, f.stage = img.ID, img.TagMap()[TagStage]
+					} else {
+						b.log.Warnf("%s: image %s is another Available image of this stemcell version; using %s", region, img.ID, f.available)
+					}
+				case alicloud.ImageCreateFailed, alicloud.ImageUnavailable:
+					b.log.Printf("%s: deleting image %s (%s) left by an earlier run", region, img.ID, img.Status)
+					if err := b.delete(ctx, region, img.ID); err != nil {
+						f.err = err
+					}
+				default:
+					if f.inProgress == "" {
+						f.inProgress = img.ID
+					}
+				}
+			}
+			if f.available != "" && f.inProgress != "" {
+				// The Available one will do; the other may be another run's copy: leave it be.
+				f.inProgress = ""
+			}
+			out[i] = f
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func (b *builder) importImage(ctx context.Context, key string, heavy *Heavy) error {
+	cp := heavy.Manifest.CloudProperties()
+	arch, osType := cp.Architecture, cp.OSType
+	if arch == "" {
+		arch = "x86_64"
+	}
+	if osType == "" {
+		osType = "linux"
+	}
+	platform := "Others Linux"
+	if strings.EqualFold(cp.OSDistro, "ubuntu") {
+		platform = "Ubuntu"
+	}
+	disk := max((cp.Disk+1023)/1024, MinImageDiskGiB)
+	base := b.req.BaseRegion
+	id, err := b.s.ImportImage(ctx, base, alicloud.ImportRequest{
+		Name:         b.imageName,
+		Description:  fmt.Sprintf("BOSH stemcell %s/%s", b.tags[TagStemcell], b.tags[TagStemcellVersion]),
+		Bucket:       b.req.ImageBucket,
+		Object:       key,
+		DiskSizeGiB:  disk,
+		Format:       "RAW",
+		Architecture: arch,
+		OSType:       osType,
+		Platform:     platform,
+		Tags:         b.tagsFrom(""),
+	})
+	if err != nil {
+		return err
+	}
+	b.track(base, id)
+	b.log.Printf("%s: importing root.img as %s (%s)", base, id, b.imageName)
+	if _, err := b.wait(ctx, base, id, "importing into"); err != nil {
+		return err
+	}
+	b.good(base, id)
+	b.log.Printf("%s: Available %s (imported)", base, id)
+	return nil
+}
+
+// wait waits for an image, logging its progress at most every progressInterval.
+func (b *builder) wait(ctx context.Context, region, id, doing string) (alicloud.Image, error) {
+	opts := b.req.Wait
+	var last time.Time
+	opts.OnPoll = func(img alicloud.Image) {
+		if img.Status == alicloud.ImageAvailable || time.Since(last) < progressInterval {
+			return
+		}
+		last = time.Now()
+		b.log.Printf("%s %s: %d%% (%s)", doing, region, img.Percent(), img.Status)
+	}
+	return b.s.WaitImage(ctx, region, id, opts)
+}
+
+func (b *builder) delete(ctx context.Context, region, id string) error {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	return b.s.DeleteImage(dctx, region, id)
+}
+
+// copyDone is the end of one copy (or of the wait for an adopted one).
+type copyDone struct {
+	region, from, id string
+	adopted          bool
+	err              error
+}
+
+// fanOut copies to every region without an image yet, as a tree, and returns the regions that
+// failed. Adopted images (in progress from an earlier run) are waited for first.
+func (b *builder) fanOut(ctx context.Context, regions []string, adopted map[string]string) map[string]error {
+	failed := map[string]error{}
+	results := make(chan copyDone)
+	sources := []string{b.req.BaseRegion}
+	for _, r := range regions {
+		if r != b.req.BaseRegion && b.ids[r] != "" {
+			sources = append(sources, r)
+		}
+	}
+	inFlight := map[string]int{} // by source region
+	total := 0
+	var pending []string
+	for _, r := range regions {
+		if b.ids[r] != "" {
+			continue
+		}
+		if id := adopted[r]; id != "" {
+			total++
+			b.log.Printf("%s: waiting for %s, left in progress by an earlier run", r, id)
+			go func() {
+				_, err := b.wait(ctx, r, id, "copying to")
+				results <- copyDone{region: r, id: id, adopted: true, err: err}
+			}()
+			continue
+		}
+		pending = append(pending, r)
+	}
+
+	for {
+		for len(pending) > 0 && total < b.concurrency && ctx.Err() == nil {
+			from := ""
+			for _, src := range sources {
+				if inFlight[src] < MaxCopiesPerSource && (from == "" || inFlight[src] <= inFlight[from]) {
+					from = src
+				}
+			}
+			if from == "" {
+				break
+			}
+			to := pending[0]
+			pending = pending[1:]
+			inFlight[from]++
+			total++
+			srcID := b.ids[from]
+			go func() { results <- b.copyImage(ctx, from, srcID, to) }()
+		}
+		if total == 0 {
+			break
+		}
+		d := <-results
+		total--
+		if d.from != "" {
+			inFlight[d.from]--
+		}
+		switch {
+		case d.err == nil:
+			b.good(d.region, d.id)
+			sources = append(sources, d.region)
+			if d.adopted {
+				b.reused = append(b.reused, d.region)
+				b.log.Printf("%s: Available %s (from an earlier run)", d.region, d.id)
+			} else {
+				b.log.Printf("%s: Available %s (from %s)", d.region, d.id, d.from)
+			}
+		case d.adopted && ctx.Err() == nil:
+			b.log.Warnf("%s: %v; copying again", d.region, d.err)
+			if err := b.delete(ctx, d.region, d.id); err != nil {
+				failed[d.region] = err
+				continue
+			}
+			b.mu.Lock()
+			delete(b.created, d.region)
+			b.mu.Unlock()
+			pending = append(pending, d.region)
+		default:
+			if ctx.Err() == nil {
+				b.log.Warnf("%s: %v", d.region, d.err)
+			}
+			failed[d.region] = d.err
+		}
+	}
+	for _, r := range pending {
+		failed[r] = errors.New("not copied")
+	}
+	return failed
+}
+
+// copyImage copies the image id of region from to region to and waits for it. The CopyImage
+// call itself is not cancelled with ctx, so that every copy started is known and can be
+// cancelled.
+func (b *builder) copyImage(ctx context.Context, from, id, to string) copyDone {
+	d := copyDone{region: to, from: from}
+	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	tags := b.tagsFrom(id)
+	copyID, err := b.s.CopyImage(callCtx, from, id, to, b.imageName, tags)
+	cancel()
+	if err != nil {
+		d.err = err
+		return d
+	}
+	d.id = copyID
+	b.track(to, copyID)
+	b.log.Printf("copying %s from %s to %s as %s", id, from, to, copyID)
+	if _, err := b.wait(ctx, to, copyID, "copying to"); err != nil {
+		d.err = err
+		return d
+	}
+	d.err = b.s.TagImage(ctx, to, copyID, tags)
+	return d
+}
+
+// cleanup deletes every image of the run that is not Available and tagged (cancelling copies in
+// progress), with a fresh context: it runs after failures and cancellations.
+func (b *builder) cleanup(ctx context.Context) {
+	b.mu.Lock()
+	todo := make(map[string]string, len(b.created))
+	for r, id := range b.created {
+		todo[r] = id
+	}
+	b.mu.Unlock()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for region, id := range todo {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := b.delete(ctx, region, id); err != nil {
+				b.log.Warnf("could not delete image %s in %s: %v", id, region, err)
+				return
+			}
+			b.log.Printf("%s: deleted %s", region, id)
+		}()
+	}
+	wg.Wait()
+}
+
+// kept describes the Available images kept for a rerun.
+func (b *builder) kept() string {
+	if len(b.ids) == 0 {
+		return "no image kept"
+	}
+	regions := make([]string, 0, len(b.ids))
+	for r := range b.ids {
+		regions = append(regions, r)
+	}
+	sort.Strings(regions)
+	text := make([]string, len(regions))
+	for i, r := range regions {
+		text[i] = r + ": " + b.ids[r]
+	}
+	return fmt.Sprintf("kept %d Available image(s) for a rerun: %s", len(regions), strings.Join(text, ", "))
+}

@@ -1,0 +1,183 @@
+package stemcell
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
+	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
+)
+
+// Out builds a light stemcell (heavy_stemcell) onto the source's channel, or promotes a
+// candidate to the published channel. The record is written last, so a failed out publishes
+// nothing.
+func Out(ctx context.Context, env concourse.Env, s *alicloud.Session, store *alicloud.Store, source Source, params PutParams) (concourse.Response, error) {
+	if params.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, params.Timeout.Std())
+		defer cancel()
+	}
+	if params.Promote != "" {
+		return promote(ctx, env, s, store, source, params)
+	}
+	return build(ctx, env, s, store, source, params)
+}
+
+func build(ctx context.Context, env concourse.Env, s *alicloud.Session, store *alicloud.Store, source Source, params PutParams) (concourse.Response, error) {
+	matches, err := filepath.Glob(filepath.Join(env.Dir, params.HeavyStemcell))
+	if err != nil || len(matches) != 1 {
+		return concourse.Response{}, fmt.Errorf("params.heavy_stemcell %q matches %d files in %s, expected exactly one", params.HeavyStemcell, len(matches), env.Dir)
+	}
+	heavyPath := matches[0]
+	regions := params.Regions
+	if len(regions) == 0 {
+		all, err := s.Regions(ctx)
+		if err != nil {
+			return concourse.Response{}, err
+		}
+		for _, r := range all {
+			regions = append(regions, r.ID)
+		}
+	}
+	base, bucket := params.BaseRegion, params.ImageBucket
+	if base == "" {
+		base = source.Region
+	}
+	if bucket == "" {
+		bucket = source.Bucket
+	}
+	heavy, err := os.Open(heavyPath)
+	if err != nil {
+		return concourse.Response{}, err
+	}
+	defer heavy.Close()
+	stage := source.channel()
+	result, err := Build(ctx, s, BuildRequest{Heavy: heavy, HeavyName: filepath.Base(heavyPath), BaseRegion: base, ImageBucket: bucket,
+		Regions: regions, Concurrency: params.Concurrency, Log: env.Log, Stage: stage})
+	if err != nil {
+		return concourse.Response{}, err
+	}
+	m := result.Manifest
+	if existing, err := readRecord(ctx, store, source.Stemcell, stage, m.Version()); err == nil {
+		return concourse.Response{}, fmt.Errorf("%s %s is already on the %s channel (sha256 %s): versions are immutable", existing.Stemcell, existing.Version, stage, existing.SHA256)
+	} else if !errors.Is(err, ErrNotFound) {
+		return concourse.Response{}, err
+	}
+	if source.channel() == ChannelPublished {
+		if err := share(ctx, s, result.ImageIDs, params); err != nil {
+			return concourse.Response{}, err
+		}
+	}
+	record, err := uploadLight(ctx, env, store, source, filepath.Base(heavyPath), result, params.public() && source.channel() == ChannelPublished)
+	if err != nil {
+		return concourse.Response{}, err
+	}
+	if source.channel() == ChannelPublished {
+		record.Public, record.SharedWith = params.public(), params.ShareWith
+	}
+	return writeRecord(ctx, env, store, record)
+}
+
+// uploadLight writes the light tarball to a temporary file, then uploads it.
+func uploadLight(ctx context.Context, env concourse.Env, store *alicloud.Store, source Source, heavyName string, result *BuildResult, public bool) (Record, error) {
+	tmp, err := os.CreateTemp("", "light-stemcell-*.tgz")
+	if err != nil {
+		return Record{}, err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	if err := WriteLight(tmp, result.Manifest, result.Members, result.ImageIDs); err != nil {
+		return Record{}, err
+	}
+	if _, err := tmp.Seek(0, 0); err != nil {
+		return Record{}, err
+	}
+	m := result.Manifest
+	file := LightName(heavyName)
+	object := tarballName(source.Stemcell, m.Version(), file)
+	info, err := store.Upload(ctx, object, tmp, alicloud.UploadOptions{
+		TransferOptions: alicloud.TransferOptions{SHA1: true, Progress: alicloud.LogProgress(env.Log, "uploading "+file, 5*time.Second)},
+		PutOptions:      alicloud.PutOptions{ContentType: "application/x-gzip", PublicRead: public},
+	})
+	if err != nil {
+		return Record{}, err
+	}
+	light := m.Clone()
+	light.SetImageIDs(result.ImageIDs)
+	manifest, _ := light.Marshal()
+	return Record{
+		Stemcell: source.Stemcell, Version: m.Version(), Channel: source.channel(), FileName: file, Tarball: object,
+		SHA1: info.SHA1, SHA256: info.SHA256, Size: info.Size, HeavySHA1: m.SHA1(), ImageIDs: result.ImageIDs,
+		Manifest: string(manifest), CreatedAt: time.Now().UTC(), CreatedBy: env.Build.String(),
+	}, nil
+}
+
+// writeRecord writes a channel's record, last and only once.
+func writeRecord(ctx context.Context, env concourse.Env, store *alicloud.Store, record Record) (concourse.Response, error) {
+	body, _ := json.MarshalIndent(record, "", "  ")
+	created, err := store.CreateIfAbsent(ctx, recordName(record.Stemcell, record.Channel, record.Version), body, alicloud.PutOptions{ContentType: "application/json"})
+	if err != nil {
+		return concourse.Response{}, err
+	}
+	if !created {
+		existing, err := readRecord(ctx, store, record.Stemcell, record.Channel, record.Version)
+		if err != nil {
+			return concourse.Response{}, err
+		}
+		if existing.SHA256 != record.SHA256 {
+			return concourse.Response{}, fmt.Errorf("%s %s is already on the %s channel with other content", record.Stemcell, record.Version, record.Channel)
+		}
+	}
+	env.Log.Printf("%s %s is on the %s channel: %d regions", record.Stemcell, record.Version, record.Channel, len(record.ImageIDs))
+	return concourse.Response{Version: concourse.EncodeVersion(Version{Version: record.Version}), Metadata: recordMetadata(record, store)}, nil
+}
+
+// share makes every image public or shares it with accounts, verifying each.
+func share(ctx context.Context, s *alicloud.Session, images map[string]string, params PutParams) error {
+	want := alicloud.Sharing{Public: params.public(), Accounts: params.ShareWith}
+	for _, region := range sortedKeys(images) {
+		if err := s.ShareImage(ctx, region, images[region], want); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	r := Record{ImageIDs: m}
+	return r.Regions()
+}
+
+// promote publishes a candidate: images shared (public by default) and verified, the tarball
+// made public-read when public, the published record written last. The candidate record stays.
+func promote(ctx context.Context, env concourse.Env, s *alicloud.Session, store *alicloud.Store, source Source, params PutParams) (concourse.Response, error) {
+	if source.channel() != ChannelPublished {
+		return concourse.Response{}, fmt.Errorf("promote publishes to the published channel; this source's channel is %q", source.channel())
+	}
+	v := params.Promote
+	if content, err := os.ReadFile(filepath.Join(env.Dir, params.Promote)); err == nil {
+		v = strings.TrimSpace(string(content))
+	}
+	candidate, err := readRecord(ctx, store, source.Stemcell, ChannelCandidate, v)
+	if err != nil {
+		return concourse.Response{}, fmt.Errorf("promoting: %w", err)
+	}
+	if err := share(ctx, s, candidate.ImageIDs, params); err != nil {
+		return concourse.Response{}, err
+	}
+	if params.public() {
+		if err := store.SetPublicRead(ctx, candidate.Tarball, true); err != nil {
+			return concourse.Response{}, err
+		}
+	}
+	published := candidate
+	published.Channel, published.Public, published.SharedWith = ChannelPublished, params.public(), params.ShareWith
+	published.CreatedAt, published.CreatedBy = time.Now().UTC(), env.Build.String()
+	return writeRecord(ctx, env, store, published)
+}

@@ -1,0 +1,95 @@
+package stemcell
+
+import (
+	"errors"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
+	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
+	"github.com/bosh-alicloud/concourse-pack/lib/version"
+)
+
+// Channels of light stemcell records: out on a candidate channel builds candidates, on the
+// published channel it publishes; check and in read the channel's records.
+const (
+	ChannelPublished = "published"
+	ChannelCandidate = "candidate"
+)
+
+// Source configures the alicloud-light-stemcell resource.
+type Source struct {
+	alicloud.Cloud
+	Stemcell      string         `json:"stemcell" required:"true"` // line name, e.g. bosh-alicloud-kvm-ubuntu-noble
+	VersionFamily version.Family `json:"version_family"`
+	// Regions: versions lacking an image in any of these are not emitted.
+	Regions []string `json:"regions"`
+	Channel string   `json:"channel"` // published (default) or candidate
+}
+
+// Validate checks the cloud block and the stemcell keys.
+func (s Source) Validate() error {
+	var problems concourse.Problems
+	if err := s.Cloud.Validate(); err != nil {
+		var cloud concourse.Problems
+		if errors.As(err, &cloud) {
+			problems = append(problems, cloud...)
+		} else {
+			problems.Add("", "%s", err)
+		}
+	}
+	if s.Channel != "" && s.Channel != ChannelPublished && s.Channel != ChannelCandidate {
+		problems.Add("channel", "expected %q or %q, got %q", ChannelPublished, ChannelCandidate, s.Channel)
+	}
+	return problems.Err()
+}
+
+func (s Source) channel() string {
+	if s.Channel == "" {
+		return ChannelPublished
+	}
+	return s.Channel
+}
+
+// Version is a light stemcell version: {"version": "1.484"}.
+type Version struct {
+	Version string `json:"version" required:"true"`
+}
+
+// GetParams tune in.
+type GetParams struct {
+	Tarball          *bool  `json:"tarball"`           // false: everything but the tarball
+	PreserveFilename bool   `json:"preserve_filename"` // keep light-<heavy name> instead of stemcell.tgz
+	Region           string `json:"region"`            // fail unless this region has an image
+}
+
+// PutParams choose what out does: build (heavy_stemcell) or promote (published channel only).
+type PutParams struct {
+	// Build.
+	HeavyStemcell string             `json:"heavy_stemcell"` // glob in the build directory, one match
+	Regions       []string           `json:"regions"`        // default: every region ECS offers
+	BaseRegion    string             `json:"base_region"`    // default: source.region
+	ImageBucket   string             `json:"image_bucket"`   // bucket in base_region for the raw image; default source.bucket
+	Concurrency   int                `json:"concurrency"`    // copies in flight; default 10
+	Timeout       concourse.Duration `json:"timeout"`        // the whole build; default none
+	// Promote: a candidate version, or a file holding it.
+	Promote string `json:"promote"`
+	// Sharing, for promote and for build on the published channel.
+	Public    *bool    `json:"public"`     // public images and tarball; default true
+	ShareWith []string `json:"share_with"` // account ids the images are shared with
+}
+
+// Validate requires exactly one action.
+func (p PutParams) Validate() error {
+	var problems concourse.Problems
+	switch {
+	case p.HeavyStemcell == "" && p.Promote == "":
+		problems.Add("heavy_stemcell", "missing: give heavy_stemcell (to build) or promote (to publish a candidate)")
+	case p.HeavyStemcell != "" && p.Promote != "":
+		problems.Add("promote", "give either heavy_stemcell or promote, not both")
+	}
+	if p.Concurrency < 0 {
+		problems.Add("concurrency", "expected 1 or more, got %d", p.Concurrency)
+	}
+	return problems.Err()
+}
+
+func (p PutParams) public() bool { return p.Public == nil || *p.Public }

@@ -1,0 +1,142 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
+	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
+	"github.com/bosh-alicloud/concourse-pack/lib/concourse/conformance"
+	. "github.com/onsi/gomega"
+	"github.com/sclevine/spec"
+	"github.com/sclevine/spec/report"
+)
+
+const line = "bosh-alicloud-kvm-ubuntu-noble"
+
+// The resource is tested as Concourse runs it: the real binary, JSON on stdin, against the
+// emulator with every public region.
+func TestLightStemcellResource(t *testing.T) {
+	binary := conformance.Build(t, ".")
+	spec.Run(t, "light-stemcell resource", func(t *testing.T, when spec.G, it spec.S) {
+		var (
+			Expect = NewWithT(t).Expect
+			cloud  *testtools.Cloud
+			build  string
+		)
+		it.Before(func() {
+			cloud = testtools.NewCloud(t, func(cfg *sim.Config) {
+				cfg.ImportDuration = 200 * time.Millisecond
+				cfg.CopyDuration = 200 * time.Millisecond
+			})
+			build = t.TempDir()
+			testtools.HeavyStemcell(t, build, line, "1.484")
+		})
+		source := func(channel string) map[string]any {
+			s := cloud.Source()
+			s["stemcell"], s["channel"] = line, channel
+			return s
+		}
+		run := func(step string, request any, dir string) (string, string, int) {
+			body, _ := json.Marshal(request)
+			args := []string{step}
+			if dir != "" {
+				args = append(args, dir)
+			}
+			cmd := exec.Command(binary, args...)
+			cmd.Stdin = bytes.NewReader(body)
+			cmd.Env = append(os.Environ(), "NO_COLOR=1")
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			var exitErr *exec.ExitError
+			code := 0
+			if errors.As(err, &exitErr) {
+				code = exitErr.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			return stdout.String(), stderr.String(), code
+		}
+
+		it("builds and publishes to every region, then checks and fetches it", func() {
+			out, stderr, code := run("out", map[string]any{"source": source("published"), "params": map[string]any{"heavy_stemcell": "bosh-stemcell-*.tgz"}}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			Expect(out).To(ContainSubstring(`"version":{"version":"1.484"}`))
+			regions := len(cloud.Sim.Regions())
+			Expect(out).To(ContainSubstring(`{"name":"regions","value":"` + itoa(regions) + `"}`))
+
+			checked, stderr, _ := run("check", map[string]any{"source": source("published")}, "")
+			Expect(checked).To(MatchJSON(`[{"version":"1.484"}]`), "%s", stderr)
+
+			dest := t.TempDir()
+			_, stderr, code = run("in", map[string]any{"source": source("published"), "version": map[string]string{"version": "1.484"}}, dest)
+			Expect(code).To(Equal(0), "%s", stderr)
+			for _, f := range []string{"version", "sha1", "sha256", "url", "stemcell.tgz", "stemcell.MF", "image_ids.json"} {
+				Expect(filepath.Join(dest, f)).To(BeARegularFile())
+			}
+			var ids map[string]string
+			data, _ := os.ReadFile(filepath.Join(dest, "image_ids.json"))
+			Expect(json.Unmarshal(data, &ids)).To(Succeed())
+			Expect(ids).To(HaveLen(regions))
+			manifest, _ := os.ReadFile(filepath.Join(dest, "stemcell.MF"))
+			Expect(string(manifest)).To(ContainSubstring("image_id:"))
+
+			url, _ := os.ReadFile(filepath.Join(dest, "url"))
+			response, err := http.Get(string(url))
+			Expect(err).NotTo(HaveOccurred())
+			response.Body.Close()
+			Expect(response.StatusCode).To(Equal(200), "a published tarball is public")
+			Expect(cloud.Keys(t, "")).NotTo(ContainElement(HaveSuffix("root.img")), "the raw image is gone")
+		})
+
+		it("builds a candidate, then promotes it", func() {
+			regions := []string{"cn-hangzhou", "cn-beijing", "eu-central-1"}
+			_, stderr, code := run("out", map[string]any{"source": source("candidate"),
+				"params": map[string]any{"heavy_stemcell": "*.tgz", "regions": regions}}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			checked, _, _ := run("check", map[string]any{"source": source("candidate")}, "")
+			Expect(checked).To(MatchJSON(`[{"version":"1.484"}]`))
+			checked, _, _ = run("check", map[string]any{"source": source("published")}, "")
+			Expect(checked).To(MatchJSON(`[]`), "not published until promoted")
+
+			Expect(os.WriteFile(filepath.Join(build, "version"), []byte("1.484\n"), 0o644)).To(Succeed())
+			out, stderr, code := run("out", map[string]any{"source": source("published"), "params": map[string]any{"promote": "version"}}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			Expect(out).To(ContainSubstring(`"version":{"version":"1.484"}`))
+			checked, _, _ = run("check", map[string]any{"source": source("published")}, "")
+			Expect(checked).To(MatchJSON(`[{"version":"1.484"}]`))
+			checked, _, _ = run("check", map[string]any{"source": source("candidate")}, "")
+			Expect(checked).To(MatchJSON(`[{"version":"1.484"}]`), "the candidate record stays")
+
+			_, stderr, code = run("in", map[string]any{"source": source("published"), "version": map[string]string{"version": "1.484"},
+				"params": map[string]any{"region": "ap-south-1", "tarball": false}}, t.TempDir())
+			Expect(code).To(Equal(1))
+			Expect(stderr).To(ContainSubstring("has no image in ap-south-1; it has images in cn-beijing, cn-hangzhou, eu-central-1"))
+
+			conformance.Run(t, conformance.Config{Binary: binary, Source: source("published"),
+				MissingVersion: concourse.Version{"version": "9.999"}, Secrets: []string{cloud.Secret}})
+		})
+
+		it("refuses a typo and an unknown region, publishing nothing", func() {
+			_, stderr, code := run("out", map[string]any{"source": source("published"), "params": map[string]any{"heavy_stemcel": "*.tgz"}}, build)
+			Expect(code).To(Equal(1))
+			Expect(stderr).To(ContainSubstring(`params.heavy_stemcel: unknown key (did you mean "heavy_stemcell"?)`))
+			_, stderr, code = run("out", map[string]any{"source": source("published"),
+				"params": map[string]any{"heavy_stemcell": "*.tgz", "regions": []string{"cn-hangzhou", "xx-nowhere-1"}}}, build)
+			Expect(code).To(Equal(1))
+			Expect(stderr).To(ContainSubstring("xx-nowhere-1"))
+			Expect(cloud.Keys(t, line+"/published/")).To(BeEmpty())
+		})
+	}, spec.Report(report.Terminal{}))
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
