@@ -1,7 +1,9 @@
 package main_test
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -136,7 +138,101 @@ func TestLightStemcellResource(t *testing.T) {
 			Expect(stderr).To(ContainSubstring("xx-nowhere-1"))
 			Expect(cloud.Keys(t, line+"/published/")).To(BeEmpty())
 		})
+		it("names a region whose copy failed, leaves only Available images, and a rerun copies just that region", func() {
+			regions := []string{"cn-hangzhou", "cn-beijing", "cn-shanghai", "eu-central-1"}
+			Expect(cloud.Sim.FailCopyTo("eu-central-1", 1)).To(Succeed())
+			params := map[string]any{"heavy_stemcell": "*.tgz", "regions": regions}
+			_, stderr, code := run("out", map[string]any{"source": source("published"), "params": params}, build)
+			Expect(code).To(Equal(1))
+			Expect(stderr).To(ContainSubstring("eu-central-1"))
+			Expect(cloud.Keys(t, line+"/published/")).To(BeEmpty(), "nothing published")
+			for _, e := range latestImageStatus(cloud) {
+				Expect(e).To(Or(Equal("Available"), Equal("Deleted"), Equal("Cancelled")))
+			}
+
+			before := copies(cloud)
+			_, stderr, code = run("out", map[string]any{"source": source("published"), "params": params}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			Expect(copies(cloud) - before).To(Equal(1), "only the failed region is copied again")
+		})
+
+		it("publishes through 20% throttling and connection resets", func() {
+			cloud.Sim.AddFault(sim.Fault{Service: "ecs", Probability: 0.2, Kind: sim.FaultThrottling})
+			cloud.Sim.AddFault(sim.Fault{Service: "oss", Probability: 0.2, Kind: sim.FaultReset})
+			params := map[string]any{"heavy_stemcell": "*.tgz", "regions": []string{"cn-hangzhou", "cn-beijing", "ap-southeast-1"}}
+			out, stderr, code := run("out", map[string]any{"source": source("published"), "params": params}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			Expect(out).To(ContainSubstring(`"version":{"version":"1.484"}`))
+			Expect(stderr).To(ContainSubstring("retrying"))
+		})
+
+		it("completes on a rerun after the build was killed", func() {
+			params := map[string]any{"heavy_stemcell": "*.tgz", "regions": []string{"cn-hangzhou", "cn-beijing", "cn-shanghai", "eu-central-1"}}
+			body, _ := json.Marshal(map[string]any{"source": source("published"), "params": params})
+			cmd := exec.Command(binary, "out", build)
+			cmd.Stdin = bytes.NewReader(body)
+			Expect(cmd.Start()).To(Succeed())
+			NewWithT(t).Eventually(func() int { return copies(cloud) }, 10*time.Second, 20*time.Millisecond).Should(BeNumerically(">=", 1))
+			Expect(cmd.Process.Kill()).To(Succeed())
+			_ = cmd.Wait()
+
+			out, stderr, code := run("out", map[string]any{"source": source("published"), "params": params}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			Expect(out).To(ContainSubstring(`{"name":"regions","value":"4"}`))
+		})
+
+		it("refuses a corrupt tarball, a wrong sha1 and an unsafe archive, publishing nothing", func() {
+			bad := t.TempDir()
+			Expect(os.WriteFile(filepath.Join(bad, "corrupt.tgz"), []byte("not a tarball"), 0o644)).To(Succeed())
+			testtools.TamperMember(t, filepath.Join(build, heavyName()), filepath.Join(bad, "wrong-sha1.tgz"), "image")
+			writeUnsafe(t, filepath.Join(bad, "unsafe.tgz"))
+			for file, want := range map[string]string{"corrupt.tgz": "gzip", "wrong-sha1.tgz": "sha1", "unsafe.tgz": "../escape"} {
+				_, stderr, code := run("out", map[string]any{"source": source("published"),
+					"params": map[string]any{"heavy_stemcell": file, "regions": []string{"cn-hangzhou"}}}, bad)
+				Expect(code).To(Equal(1), file)
+				Expect(stderr).To(ContainSubstring(want), file)
+			}
+			Expect(cloud.Keys(t, "")).To(BeEmpty(), "no object left, not even the raw image")
+			Expect(copies(cloud)).To(Equal(0))
+		})
 	}, spec.Report(report.Terminal{}))
+}
+
+func heavyName() string { return "bosh-stemcell-1.484-alicloud-kvm-ubuntu-noble-go_agent.tgz" }
+
+// copies counts CopyImage calls the emulator answered.
+func copies(cloud *testtools.Cloud) int {
+	n := 0
+	for _, e := range cloud.Sim.Journal() {
+		if e.Action == "CopyImage" && e.Status == http.StatusOK {
+			n++
+		}
+	}
+	return n
+}
+
+// latestImageStatus is each image's last status in the emulator's event log.
+func latestImageStatus(cloud *testtools.Cloud) map[string]string {
+	last := map[string]string{}
+	for _, e := range cloud.Sim.ImageEvents() {
+		last[e.ImageID] = e.Status
+	}
+	return last
+}
+
+// writeUnsafe writes a tarball with a member that climbs out of the directory.
+func writeUnsafe(t *testing.T, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz := gzip.NewWriter(f)
+	tw := tar.NewWriter(gz)
+	_ = tw.WriteHeader(&tar.Header{Name: "../escape", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1})
+	_, _ = tw.Write([]byte("x"))
+	_ = tw.Close()
+	_ = gz.Close()
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
