@@ -153,7 +153,7 @@ func TestLightStemcellResource(t *testing.T) {
 			before := copies(cloud)
 			_, stderr, code = run("out", map[string]any{"source": source("published"), "params": params}, build)
 			Expect(code).To(Equal(0), "%s", stderr)
-			Expect(copies(cloud) - before).To(Equal(1), "only the failed region is copied again")
+			Expect(copies(cloud)-before).To(Equal(1), "only the failed region is copied again")
 		})
 
 		it("publishes through 20% throttling and connection resets", func() {
