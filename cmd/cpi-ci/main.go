@@ -31,6 +31,7 @@ var commands = map[string]command{
 	"bosh-version": {"order, filter and compute BOSH versions exactly as the bosh CLI does", runBoshVersion},
 	"demo":         {"run the demo end to end on this machine", runDemo},
 	"sim":          {"run the Alibaba Cloud emulator (ECS, OSS, STS, instance metadata) as a server", runSim},
+	"stemcell":     {"prune unpublished light stemcell images and delete whole versions", runStemcell},
 }
 
 // errUsage marks an error whose message is the usage text: it is printed without "error:".

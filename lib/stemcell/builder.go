@@ -604,12 +604,27 @@ func (b *builder) copyImage(ctx context.Context, from, id, to string) copyDone {
 	d.id = copyID
 	b.track(to, copyID)
 	b.log.Printf("copying %s from %s to %s as %s", id, from, to, copyID)
-	if _, err := b.wait(ctx, to, copyID, "copying to"); err != nil {
+	img, err := b.wait(ctx, to, copyID, "copying to")
+	if err != nil {
 		d.err = err
 		return d
 	}
-	d.err = b.s.TagImage(ctx, to, copyID, tags)
+	if !hasTags(img, tags) {
+		// CopyImage puts its tags on the copy; tag again only when they did not arrive.
+		d.err = b.s.TagImage(ctx, to, copyID, tags)
+	}
 	return d
+}
+
+// hasTags says whether an image (as DescribeImages showed it) carries every one of tags.
+func hasTags(img alicloud.Image, tags map[string]string) bool {
+	have := img.TagMap()
+	for k, v := range tags {
+		if got, ok := have[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 // cleanup deletes every image of the run that is not Available and tagged (cancelling copies in

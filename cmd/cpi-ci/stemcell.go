@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
+	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
+)
+
+const stemcellUsage = `usage: cpi-ci stemcell prune|delete-version [flags]
+
+  prune --stemcell LINE --older-than 168h [--regions a,b] [--dry-run]
+      delete the images of LINE older than the age whose version has no published record,
+      with their snapshots; images of published versions are never touched
+  delete-version --stemcell LINE --version 1.484 [--regions a,b]
+      delete a version entirely: its records on both channels first, then its images with
+      their snapshots, then its tarball objects; running it again is fine
+
+Regions default to every region ECS offers. Credentials come from ALIBABA_CLOUD_ACCESS_KEY_ID,
+ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_SECURITY_TOKEN, or --ram-role. What is
+deleted (or would be) is printed on stdout, one line per image or object; logs go to stderr.
+`
+
+// runStemcell is the retention of light stemcells: pruning unpublished images and deleting
+// whole versions.
+func runStemcell(ctx context.Context, args []string, s stdio) error {
+	if len(args) == 0 {
+		return fmt.Errorf("missing subcommand\n\n%s", stemcellUsage)
+	}
+	verb := args[0]
+	if verb != "prune" && verb != "delete-version" {
+		if verb == "-h" || verb == "--help" || verb == "help" {
+			fmt.Fprint(s.err, stemcellUsage)
+			return flag.ErrHelp
+		}
+		return fmt.Errorf("unknown subcommand %q\n\n%s", verb, stemcellUsage)
+	}
+	fs := flags("stemcell "+verb, s)
+	var cloud alicloud.Cloud
+	fs.StringVar(&cloud.Region, "region", "", "the bucket's region, also where regions are listed (required)")
+	fs.StringVar(&cloud.Bucket, "bucket", "", "the bucket of the stemcell records and tarballs (required)")
+	fs.StringVar(&cloud.Prefix, "prefix", "", "prefix of every object name, as the resource's source has it")
+	fs.StringVar(&cloud.OSSEndpoint, "oss-endpoint", "", "OSS endpoint override, e.g. the emulator's URL")
+	fs.StringVar(&cloud.ECSEndpoint, "ecs-endpoint", "", "ECS endpoint override, e.g. the emulator's URL")
+	fs.StringVar(&cloud.RAMRole, "ram-role", "", "use this ECS RAM role instead of access keys")
+	line := fs.String("stemcell", "", "the stemcell line, e.g. bosh-alicloud-kvm-ubuntu-noble (required)")
+	regionList := fs.String("regions", "", "comma-separated regions (default: every region)")
+	var olderThan time.Duration
+	var dryRun bool
+	var ver string
+	if verb == "prune" {
+		fs.DurationVar(&olderThan, "older-than", 0, "prune images older than this, e.g. 168h (required)")
+		fs.BoolVar(&dryRun, "dry-run", false, "only list what would be deleted")
+	} else {
+		fs.StringVar(&ver, "version", "", "the version to delete, e.g. 1.484 (required)")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q\n\n%s", fs.Args(), stemcellUsage)
+	}
+	var missing []string
+	if *line == "" {
+		missing = append(missing, "--stemcell")
+	}
+	if verb == "prune" && olderThan <= 0 {
+		missing = append(missing, "--older-than (a positive duration)")
+	}
+	if verb == "delete-version" && ver == "" {
+		missing = append(missing, "--version")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing %s\n\n%s", strings.Join(missing, ", "), stemcellUsage)
+	}
+	var regions []string
+	for _, r := range strings.Split(*regionList, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			regions = append(regions, r)
+		}
+	}
+
+	if cloud.RAMRole == "" {
+		cloud.AccessKeyID = os.Getenv("ALIBABA_CLOUD_ACCESS_KEY_ID")
+		cloud.AccessKeySecret = os.Getenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+		cloud.SecurityToken = os.Getenv("ALIBABA_CLOUD_SECURITY_TOKEN")
+	}
+	secrets := concourse.NewRedactor(cloud.AccessKeySecret, cloud.SecurityToken)
+	log := concourse.NewLogger(s.err, secrets, os.Getenv("NO_COLOR") == "")
+	session, err := alicloud.NewSession(cloud, alicloud.Options{Log: log, Secrets: secrets})
+	if err != nil {
+		return err
+	}
+	store, err := session.Store()
+	if err != nil {
+		return err
+	}
+
+	if verb == "delete-version" {
+		return stemcell.DeleteVersion(ctx, session, store, *line, ver, regions, &stdoutLog{out: s.out, warn: log})
+	}
+	// The library's progress lines duplicate what is printed below: only its warnings are shown.
+	pruned, err := stemcell.PruneUnpublished(ctx, session, store, *line, regions, olderThan, dryRun, warningsOnly{log})
+	did := "deleted"
+	if dryRun {
+		did = "would delete"
+	}
+	for _, p := range pruned {
+		fmt.Fprintf(s.out, "%s image %s in %s (%s %s, %s old)\n", did, p.ID, p.Region, *line, p.Version, p.Age)
+	}
+	if err == nil && len(pruned) == 0 {
+		fmt.Fprintf(s.err, "no unpublished image of %s is older than %s\n", *line, olderThan)
+	}
+	return err
+}
+
+// stdoutLog prints the library's lines on stdout and its warnings through the logger.
+type stdoutLog struct {
+	mu   sync.Mutex
+	out  io.Writer
+	warn alicloud.Log
+}
+
+func (l *stdoutLog) Printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.out, strings.TrimSuffix(format, "\n")+"\n", args...)
+}
+
+func (l *stdoutLog) Warnf(format string, args ...any) { l.warn.Warnf(format, args...) }
+
+// warningsOnly passes a logger's warnings on and drops the rest.
+type warningsOnly struct{ log alicloud.Log }
+
+func (warningsOnly) Printf(string, ...any)              {}
+func (w warningsOnly) Warnf(format string, args ...any) { w.log.Warnf(format, args...) }

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
+	. "github.com/onsi/gomega"
+	"github.com/sclevine/spec"
+	"github.com/sclevine/spec/report"
+)
+
+func TestStemcellCommand(t *testing.T) {
+	spec.Run(t, "stemcell", testStemcellCommand, spec.Report(report.Terminal{}))
+}
+
+func testStemcellCommand(t *testing.T, when spec.G, it spec.S) {
+	const line = "bosh-alicloud-kvm-ubuntu-noble"
+	var (
+		Expect  = NewWithT(t).Expect
+		c       *testtools.Cloud
+		s       *alicloud.Session
+		store   *alicloud.Store
+		ctx     context.Context
+		regions []string
+		ids     map[string]map[string]string
+		flags   []string
+	)
+
+	imagesOf := func(v string) map[string]string {
+		out := map[string]string{}
+		for _, r := range regions {
+			images, err := s.Images(ctx, r, alicloud.ImageQuery{Tags: map[string]string{stemcell.TagStemcell: line, stemcell.TagStemcellVersion: v}})
+			Expect(err).NotTo(HaveOccurred())
+			for _, image := range images {
+				out[r] = image.ID
+			}
+		}
+		return out
+	}
+
+	it.Before(func() {
+		// Ten minutes behind: the images are ten minutes old.
+		c = testtools.NewCloud(t, func(cfg *sim.Config) {
+			cfg.ImportDuration = 100 * time.Millisecond
+			cfg.CopyDuration = 150 * time.Millisecond
+			cfg.Clock = func() time.Time { return time.Now().Add(-10 * time.Minute) }
+		})
+		t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", c.KeyID)
+		t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", c.Secret)
+		t.Setenv("ALIBABA_CLOUD_SECURITY_TOKEN", "")
+		t.Setenv("NO_COLOR", "1")
+		var err error
+		s, err = alicloud.NewSession(alicloud.Cloud{
+			AccessKeyID: c.KeyID, AccessKeySecret: c.Secret, Region: c.Region, Bucket: c.Bucket,
+			Prefix: "pack/", OSSEndpoint: c.URL, ECSEndpoint: c.URL,
+		}, alicloud.Options{Retry: alicloud.RetryPolicy{BaseDelay: 5 * time.Millisecond}})
+		Expect(err).NotTo(HaveOccurred())
+		store, err = s.Store()
+		Expect(err).NotTo(HaveOccurred())
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+		t.Cleanup(cancel)
+
+		regions = []string{c.Region}
+		for _, r := range c.Sim.Regions() {
+			if r != c.Region && len(regions) < 2 {
+				regions = append(regions, r)
+			}
+		}
+		ids = map[string]map[string]string{}
+		dir := t.TempDir()
+		for _, v := range []string{"1.484", "1.485"} {
+			path := testtools.HeavyStemcell(t, dir, line, v)
+			heavy, err := os.Open(path)
+			Expect(err).NotTo(HaveOccurred())
+			result, err := stemcell.Build(ctx, s, stemcell.BuildRequest{
+				Heavy: heavy, HeavyName: path, BaseRegion: c.Region, ImageBucket: c.Bucket, Regions: regions,
+				Stage: stemcell.ChannelCandidate, Wait: alicloud.WaitOptions{FirstPoll: 100 * time.Millisecond},
+			})
+			heavy.Close()
+			Expect(err).NotTo(HaveOccurred())
+			ids[v] = result.ImageIDs
+			tarball := line + "/tarballs/" + v + "/light.tgz"
+			_, err = store.Put(ctx, tarball, []byte("light "+v), alicloud.PutOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			_, err = store.PutJSON(ctx, line+"/candidate/"+v+".json", stemcell.Record{Stemcell: line, Version: v, Tarball: tarball, ImageIDs: result.ImageIDs})
+			Expect(err).NotTo(HaveOccurred())
+		}
+		_, err = store.PutJSON(ctx, line+"/published/1.484.json", stemcell.Record{Stemcell: line, Version: "1.484", ImageIDs: ids["1.484"]})
+		Expect(err).NotTo(HaveOccurred())
+		flags = []string{"--stemcell", line, "--region", c.Region, "--bucket", c.Bucket, "--prefix", "pack/",
+			"--oss-endpoint", c.URL, "--ecs-endpoint", c.URL, "--regions", strings.Join(regions, ",")}
+	})
+
+	it("prune --dry-run lists the old unpublished images and deletes nothing", func() {
+		stdout, stderr, code := cli("", append([]string{"stemcell", "prune", "--older-than", "5m", "--dry-run"}, flags...)...)
+		Expect(code).To(Equal(0), stderr)
+		lines := strings.Split(strings.TrimSpace(stdout), "\n")
+		Expect(lines).To(HaveLen(len(regions)), stdout)
+		for _, r := range regions {
+			Expect(stdout).To(ContainSubstring("would delete image " + ids["1.485"][r] + " in " + r + " (" + line + " 1.485, "))
+			Expect(stdout).NotTo(ContainSubstring(ids["1.484"][r]))
+		}
+		Expect(stderr).NotTo(ContainSubstring(c.Secret))
+		Expect(imagesOf("1.485")).To(Equal(ids["1.485"]))
+		Expect(imagesOf("1.484")).To(Equal(ids["1.484"]))
+	})
+
+	it("prune deletes them, and delete-version removes a version's records, images and objects", func() {
+		stdout, stderr, code := cli("", append([]string{"stemcell", "prune", "--older-than", "5m"}, flags...)...)
+		Expect(code).To(Equal(0), stderr)
+		Expect(strings.Count(stdout, "deleted image ")).To(Equal(len(regions)), stdout)
+		Expect(imagesOf("1.485")).To(BeEmpty())
+		Expect(imagesOf("1.484")).To(Equal(ids["1.484"]))
+
+		stdout, stderr, code = cli("", append([]string{"stemcell", "delete-version", "--version", "1.484"}, flags...)...)
+		Expect(code).To(Equal(0), stderr)
+		Expect(stdout).To(ContainSubstring("deleted object pack/" + line + "/published/1.484.json"))
+		Expect(stdout).To(ContainSubstring("deleted object pack/" + line + "/tarballs/1.484/light.tgz"))
+		for _, r := range regions {
+			Expect(stdout).To(ContainSubstring("deleted image " + ids["1.484"][r] + " in " + r))
+		}
+		Expect(imagesOf("1.484")).To(BeEmpty())
+		Expect(c.Keys(t, "pack/"+line+"/")).To(ConsistOf("pack/"+line+"/candidate/1.485.json", "pack/"+line+"/tarballs/1.485/light.tgz"))
+	})
+
+	it("names what is missing", func() {
+		_, stderr, code := cli("", "stemcell", "prune", "--region", c.Region, "--bucket", c.Bucket)
+		Expect(code).To(Equal(1))
+		Expect(stderr).To(ContainSubstring("missing --stemcell, --older-than"))
+		_, stderr, code = cli("", "stemcell", "delete-version", "--stemcell", line)
+		Expect(code).To(Equal(1))
+		Expect(stderr).To(ContainSubstring("missing --version"))
+		_, stderr, code = cli("", "stemcell", "purge")
+		Expect(code).To(Equal(1))
+		Expect(stderr).To(ContainSubstring(`unknown subcommand "purge"`))
+	})
+}

@@ -1,0 +1,239 @@
+package stemcell_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
+	. "github.com/onsi/gomega"
+	"github.com/sclevine/spec"
+	"github.com/sclevine/spec/report"
+)
+
+func TestPrune(t *testing.T) {
+	spec.Run(t, "Prune", testPrune, spec.Report(report.Terminal{}))
+}
+
+const pruneLine = "bosh-alicloud-kvm-ubuntu-noble"
+
+// pruneLog keeps what it is told.
+type pruneLog struct {
+	mu   sync.Mutex
+	text []string
+}
+
+func (l *pruneLog) Printf(format string, args ...any) { l.add("", format, args...) }
+func (l *pruneLog) Warnf(format string, args ...any)  { l.add("WARN ", format, args...) }
+func (l *pruneLog) add(prefix, format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.text = append(l.text, prefix+fmt.Sprintf(format, args...))
+}
+func (l *pruneLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.text, "\n")
+}
+
+func countActions(entries []sim.Entry, action string) int {
+	n := 0
+	for _, e := range entries {
+		if e.Action == action && e.Status == 200 {
+			n++
+		}
+	}
+	return n
+}
+
+func testPrune(t *testing.T, when spec.G, it spec.S) {
+	var (
+		Expect  = NewWithT(t).Expect
+		c       *testtools.Cloud
+		s       *alicloud.Session
+		store   *alicloud.Store
+		log     *pruneLog
+		ctx     context.Context
+		regions []string
+		ids     map[string]map[string]string // version → region → image id
+	)
+
+	// The emulator runs ten minutes behind: every image it makes is ten minutes old.
+	const skew = 10 * time.Minute
+
+	imagesOf := func(v string) map[string]string {
+		out := map[string]string{}
+		for _, r := range regions {
+			images, err := s.Images(ctx, r, alicloud.ImageQuery{Tags: map[string]string{stemcell.TagStemcell: pruneLine, stemcell.TagStemcellVersion: v}})
+			Expect(err).NotTo(HaveOccurred())
+			for _, image := range images {
+				out[r] = image.ID
+			}
+		}
+		return out
+	}
+
+	it.Before(func() {
+		c = testtools.NewCloud(t, func(cfg *sim.Config) {
+			cfg.ImportDuration = 100 * time.Millisecond
+			cfg.CopyDuration = 150 * time.Millisecond
+			cfg.Clock = func() time.Time { return time.Now().Add(-skew) }
+		})
+		var err error
+		s, err = alicloud.NewSession(alicloud.Cloud{
+			AccessKeyID: testtools.KeyID, AccessKeySecret: testtools.KeySecret, Region: testtools.Region,
+			Bucket: testtools.Bucket, Prefix: "pack/", OSSEndpoint: c.URL, ECSEndpoint: c.URL,
+		}, alicloud.Options{Retry: alicloud.RetryPolicy{BaseDelay: 5 * time.Millisecond}})
+		Expect(err).NotTo(HaveOccurred())
+		store, err = s.Store()
+		Expect(err).NotTo(HaveOccurred())
+		log = &pruneLog{}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+		t.Cleanup(cancel)
+
+		regions = []string{testtools.Region}
+		for _, r := range c.Sim.Regions() {
+			if r != testtools.Region && len(regions) < 3 {
+				regions = append(regions, r)
+			}
+		}
+		Expect(regions).To(HaveLen(3))
+
+		ids = map[string]map[string]string{}
+		dir := t.TempDir()
+		for _, v := range []string{"1.484", "1.485"} {
+			path := testtools.HeavyStemcell(t, dir, pruneLine, v)
+			heavy, err := os.Open(path)
+			Expect(err).NotTo(HaveOccurred())
+			result, err := stemcell.Build(ctx, s, stemcell.BuildRequest{
+				Heavy: heavy, HeavyName: path, BaseRegion: testtools.Region, ImageBucket: testtools.Bucket,
+				Regions: regions, Log: log, Stage: stemcell.ChannelCandidate,
+				Wait: alicloud.WaitOptions{FirstPoll: 100 * time.Millisecond},
+			})
+			heavy.Close()
+			Expect(err).NotTo(HaveOccurred(), log.String())
+			ids[v] = result.ImageIDs
+			tarball := pruneLine + "/tarballs/" + v + "/light-bosh-stemcell-" + v + ".tgz"
+			_, err = store.Put(ctx, tarball, []byte("light "+v), alicloud.PutOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			record := stemcell.Record{Stemcell: pruneLine, Version: v, Channel: stemcell.ChannelCandidate, Tarball: tarball, ImageIDs: result.ImageIDs}
+			_, err = store.PutJSON(ctx, pruneLine+"/candidate/"+v+".json", record)
+			Expect(err).NotTo(HaveOccurred())
+		}
+		record := stemcell.Record{Stemcell: pruneLine, Version: "1.484", Channel: stemcell.ChannelPublished,
+			Tarball: pruneLine + "/tarballs/1.484/light-bosh-stemcell-1.484.tgz", ImageIDs: ids["1.484"]}
+		_, err = store.PutJSON(ctx, pruneLine+"/published/1.484.json", record)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(imagesOf("1.484")).To(Equal(ids["1.484"]))
+		Expect(imagesOf("1.485")).To(Equal(ids["1.485"]))
+	})
+
+	when("PruneUnpublished", func() {
+		it("deletes the old images of unpublished versions with their snapshots, and nothing else", func() {
+			before := countActions(c.Sim.Journal(), "DeleteSnapshot")
+			pruned, err := stemcell.PruneUnpublished(ctx, s, store, pruneLine, regions, 5*time.Minute, false, log)
+			Expect(err).NotTo(HaveOccurred(), log.String())
+
+			Expect(pruned).To(HaveLen(len(regions)))
+			got := map[string]string{}
+			for _, p := range pruned {
+				Expect(p.Version).To(Equal("1.485"))
+				Expect(p.Age).To(BeNumerically(">", 5*time.Minute))
+				Expect(p.Age).To(BeNumerically("<", 20*time.Minute))
+				got[p.Region] = p.ID
+			}
+			Expect(got).To(Equal(ids["1.485"]))
+			Expect(imagesOf("1.485")).To(BeEmpty())
+			Expect(imagesOf("1.484")).To(Equal(ids["1.484"]))
+			Expect(countActions(c.Sim.Journal(), "DeleteSnapshot") - before).To(Equal(len(regions)))
+			Expect(log.String()).To(ContainSubstring("deleted image " + ids["1.485"][regions[1]]))
+
+			// Nothing is left to prune.
+			again, err := stemcell.PruneUnpublished(ctx, s, store, pruneLine, regions, 5*time.Minute, false, log)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(again).To(BeEmpty())
+		})
+
+		it("lists on a dry run and deletes nothing", func() {
+			before := len(c.Sim.Journal())
+			pruned, err := stemcell.PruneUnpublished(ctx, s, store, pruneLine, nil, 5*time.Minute, true, log)
+			Expect(err).NotTo(HaveOccurred(), log.String())
+			Expect(pruned).To(HaveLen(len(regions)))
+			for _, e := range c.Sim.Journal()[before:] {
+				Expect(e.Action).NotTo(BeElementOf("DeleteImage", "DeleteSnapshot", "CancelCopyImage", "DeleteObject"))
+			}
+			Expect(imagesOf("1.485")).To(Equal(ids["1.485"]))
+			Expect(log.String()).To(ContainSubstring("would delete image"))
+		})
+
+		it("keeps images younger than the age", func() {
+			pruned, err := stemcell.PruneUnpublished(ctx, s, store, pruneLine, regions, time.Hour, false, log)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(pruned).To(BeEmpty())
+			Expect(imagesOf("1.485")).To(Equal(ids["1.485"]))
+		})
+
+		it("refuses a line name that is a path", func() {
+			_, err := stemcell.PruneUnpublished(ctx, s, store, "a/b", regions, 0, true, log)
+			Expect(err).To(MatchError(ContainSubstring("not a stemcell line")))
+		})
+	})
+
+	when("DeleteVersion", func() {
+		it("deletes the records first, then the images with their snapshots, then the tarball, and can run again", func() {
+			before := len(c.Sim.Journal())
+			Expect(stemcell.DeleteVersion(ctx, s, store, pruneLine, "1.484", regions, log)).To(Succeed(), log.String())
+			journal := c.Sim.Journal()[before:]
+
+			Expect(imagesOf("1.484")).To(BeEmpty())
+			Expect(imagesOf("1.485")).To(Equal(ids["1.485"]))
+			Expect(countActions(journal, "DeleteSnapshot")).To(Equal(len(regions)))
+			Expect(c.Keys(t, "pack/"+pruneLine+"/")).To(ConsistOf(
+				"pack/"+pruneLine+"/candidate/1.485.json",
+				"pack/"+pruneLine+"/tarballs/1.485/light-bosh-stemcell-1.485.tgz",
+			))
+
+			// Order: both records, then images, then the tarball.
+			var order []string
+			for _, e := range journal {
+				switch {
+				case e.Action == "DeleteObject" && strings.HasSuffix(e.Key, ".json"):
+					order = append(order, "record")
+				case e.Action == "DeleteImage":
+					order = append(order, "image")
+				case e.Action == "DeleteObject":
+					order = append(order, "tarball")
+				}
+			}
+			Expect(order).To(Equal([]string{"record", "record", "image", "image", "image", "tarball"}))
+
+			after := len(c.Sim.Journal())
+			Expect(stemcell.DeleteVersion(ctx, s, store, pruneLine, "1.484", regions, log)).To(Succeed(), log.String())
+			for _, e := range c.Sim.Journal()[after:] {
+				Expect(e.Action).NotTo(BeElementOf("DeleteImage", "DeleteSnapshot", "DeleteObject"))
+			}
+		})
+
+		it("finds images by tag when no record is left, in every region by default", func() {
+			Expect(store.Delete(ctx, pruneLine+"/candidate/1.485.json")).To(Succeed())
+			Expect(stemcell.DeleteVersion(ctx, s, store, pruneLine, "1.485", nil, log)).To(Succeed(), log.String())
+			Expect(imagesOf("1.485")).To(BeEmpty())
+			Expect(c.Keys(t, "pack/"+pruneLine+"/tarballs/1.485/")).To(BeEmpty())
+			Expect(imagesOf("1.484")).To(Equal(ids["1.484"]))
+		})
+
+		it("refuses a version that is a path", func() {
+			err := stemcell.DeleteVersion(ctx, s, store, pruneLine, "../1.484", regions, log)
+			Expect(err).To(MatchError(ContainSubstring("is not a version")))
+			Expect(imagesOf("1.484")).To(Equal(ids["1.484"]))
+		})
+	})
+}
