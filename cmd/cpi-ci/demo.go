@@ -43,6 +43,7 @@ func runDemo(ctx context.Context, args []string, s stdio) error {
 		{"tools", d.tools},
 		{"release versions agree with the bosh CLI", d.releaseVersions},
 		{"bosh-release resource on the emulator", d.releaseResource},
+		{"light-stemcell resource on the emulator", d.lightStemcell},
 	} {
 		fmt.Fprintf(s.out, "\n== %s\n", stage.name)
 		if err := stage.run(); err != nil {

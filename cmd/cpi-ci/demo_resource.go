@@ -27,6 +27,9 @@ func startDemoCloud(dataDir string) (*demoCloud, error) {
 	server, err := sim.New(sim.Config{
 		Credentials: []sim.Credential{{AccessKeyID: "LTAI-demo", AccessKeySecret: "demo-secret-not-for-real-use"}},
 		DataDir:     dataDir,
+		// Minutes on the real cloud; a moment here.
+		ImportDuration: time.Second,
+		CopyDuration:   time.Second,
 	})
 	if err != nil {
 		return nil, err
@@ -148,4 +151,65 @@ func (d *demo) releaseResource() error {
 	}
 	fmt.Fprintf(d.s.out, "  files: %s\n", strings.Join(names, ", "))
 	return nil
+}
+
+// lightStemcell builds a light stemcell candidate in three regions with the light-stemcell
+// resource, promotes it, and fetches it for one region, as a gated pipeline does.
+func (d *demo) lightStemcell() error {
+	cloud, err := startDemoCloud(filepath.Join(d.dir, "emulator-stemcell"))
+	if err != nil {
+		return err
+	}
+	defer cloud.stop()
+	build := filepath.Join(d.dir, "stemcell-put")
+	if err := os.MkdirAll(build, 0o755); err != nil {
+		return err
+	}
+	if err := writeDemoHeavyStemcell(filepath.Join(build, "bosh-stemcell-1.484-alicloud-kvm-ubuntu-noble-go_agent.tgz")); err != nil {
+		return err
+	}
+	const binary = "light-stemcell-resource"
+	line := map[string]any{"stemcell": "bosh-alicloud-kvm-ubuntu-noble", "ecs_endpoint": cloud.url}
+	candidate := cloud.source(merge(line, map[string]any{"channel": "candidate"}))
+	published := cloud.source(line)
+
+	fmt.Fprintln(d.s.out, "put (out) on the candidate channel: build in cn-hangzhou, cn-beijing, eu-central-1")
+	out, err := d.resource(binary, "out", map[string]any{"source": candidate,
+		"params": map[string]any{"heavy_stemcell": "bosh-stemcell-*.tgz", "regions": []string{"cn-hangzhou", "cn-beijing", "eu-central-1"}}}, build)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.s.out, "  → %s", out)
+	if err := os.WriteFile(filepath.Join(build, "version"), []byte("1.484\n"), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintln(d.s.out, "put (out) on the published channel: promote 1.484")
+	if _, err := d.resource(binary, "out", map[string]any{"source": published, "params": map[string]any{"promote": "version"}}, build); err != nil {
+		return err
+	}
+	fmt.Fprintln(d.s.out, "get (in) for a director in eu-central-1")
+	dest := filepath.Join(d.dir, "stemcell-get")
+	got, err := d.resource(binary, "in", map[string]any{"source": published, "version": map[string]string{"version": "1.484"},
+		"params": map[string]any{"region": "eu-central-1"}}, dest)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.s.out, "  → %s", got)
+	ids, err := os.ReadFile(filepath.Join(dest, "image_ids.json"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.s.out, "  image_ids.json: %s", ids)
+	return nil
+}
+
+func merge(a, b map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
 }
