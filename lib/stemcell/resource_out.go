@@ -59,7 +59,7 @@ func build(ctx context.Context, env concourse.Env, s *alicloud.Session, store *a
 	defer heavy.Close()
 	stage := source.channel()
 	result, err := Build(ctx, s, BuildRequest{Heavy: heavy, HeavyName: filepath.Base(heavyPath), BaseRegion: base, ImageBucket: bucket,
-		Regions: regions, Concurrency: params.Concurrency, Log: env.Log, Stage: stage})
+		Regions: regions, Concurrency: params.Concurrency, CopiesPerSource: params.CopiesPerSource, Log: env.Log, Stage: stage})
 	if err != nil {
 		return concourse.Response{}, err
 	}

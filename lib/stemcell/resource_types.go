@@ -64,12 +64,15 @@ type GetParams struct {
 // PutParams choose what out does: build (heavy_stemcell) or promote (published channel only).
 type PutParams struct {
 	// Build.
-	HeavyStemcell string             `json:"heavy_stemcell"` // glob in the build directory, one match
-	Regions       []string           `json:"regions"`        // default: every region ECS offers
-	BaseRegion    string             `json:"base_region"`    // default: source.region
-	ImageBucket   string             `json:"image_bucket"`   // bucket in base_region for the raw image; default source.bucket
-	Concurrency   int                `json:"concurrency"`    // copies in flight; default 10
-	Timeout       concourse.Duration `json:"timeout"`        // the whole build; default none
+	HeavyStemcell string   `json:"heavy_stemcell"` // glob in the build directory, one match
+	Regions       []string `json:"regions"`        // default: every region ECS offers
+	BaseRegion    string   `json:"base_region"`    // default: source.region
+	ImageBucket   string   `json:"image_bucket"`   // bucket in base_region for the raw image; default source.bucket
+	Concurrency   int      `json:"concurrency"`    // copies in flight; default 32
+	// CopiesPerSource: copies at once from one source region; default 5, the ECS per-region
+	// limit (raise it where the limit counts destinations).
+	CopiesPerSource int                `json:"copies_per_source"`
+	Timeout         concourse.Duration `json:"timeout"` // the whole build; default none
 	// Promote: a candidate version, or a file holding it.
 	Promote string `json:"promote"`
 	// Sharing, for promote and for build on the published channel.
@@ -88,6 +91,9 @@ func (p PutParams) Validate() error {
 	}
 	if p.Concurrency < 0 {
 		problems.Add("concurrency", "expected 1 or more, got %d", p.Concurrency)
+	}
+	if p.CopiesPerSource < 0 {
+		problems.Add("copies_per_source", "expected 1 or more, got %d", p.CopiesPerSource)
 	}
 	return problems.Err()
 }
