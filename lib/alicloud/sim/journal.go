@@ -2,6 +2,7 @@ package sim
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,11 +27,12 @@ type Entry struct {
 }
 
 type journal struct {
-	mu      sync.Mutex
-	limit   int
-	seq     uint64
-	entries []Entry // ring once full
-	start   int
+	inFlight atomic.Int64
+	mu       sync.Mutex
+	limit    int
+	seq      uint64
+	entries  []Entry // ring once full
+	start    int
 }
 
 func newJournal(limit int) *journal { return &journal{limit: limit} }
@@ -63,4 +65,23 @@ func (j *journal) clear() {
 }
 
 // Journal returns the recorded requests, oldest first (at most the last 10,000).
-func (s *Server) Journal() []Entry { return s.journal.list() }
+// Journal returns the requests answered so far. A request is recorded once its handler returns,
+// which can be just after the client has read the answer; Journal first waits (up to 250 ms)
+// for requests in flight to be recorded, so a test that reads it right after a call sees the
+// call. A request that hangs on purpose is not waited for longer than that.
+func (s *Server) Journal() []Entry {
+	s.journal.settle(250 * time.Millisecond)
+	return s.journal.list()
+}
+
+// begin and end count requests in flight, for settle.
+func (j *journal) begin() { j.inFlight.Add(1) }
+func (j *journal) end()   { j.inFlight.Add(-1) }
+
+// settle waits until no request is in flight, or at most max.
+func (j *journal) settle(max time.Duration) {
+	deadline := time.Now().Add(max)
+	for j.inFlight.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+}

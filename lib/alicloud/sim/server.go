@@ -296,6 +296,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{}
 	r = r.WithContext(context.WithValue(r.Context(), callKey{}, c))
 	rec := &recorder{ResponseWriter: w}
+	s.journal.begin()
+	defer s.journal.end()
 	defer func() {
 		d := time.Since(start)
 		s.journal.add(Entry{
