@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
-	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
 )
 
 const blobUsage = `usage: cpi-ci blob put|get|ls|rm [flags] NAME [FILE]
@@ -44,18 +43,7 @@ func runBlob(ctx context.Context, args []string, s stdio) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if cloud.RAMRole == "" {
-		cloud.AccessKeyID = os.Getenv("ALIBABA_CLOUD_ACCESS_KEY_ID")
-		cloud.AccessKeySecret = os.Getenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
-		cloud.SecurityToken = os.Getenv("ALIBABA_CLOUD_SECURITY_TOKEN")
-	}
-	secrets := concourse.NewRedactor(cloud.AccessKeySecret, cloud.SecurityToken)
-	log := concourse.NewLogger(s.err, secrets, os.Getenv("NO_COLOR") == "")
-	session, err := alicloud.NewSession(cloud, alicloud.Options{Log: log, Secrets: secrets})
-	if err != nil {
-		return err
-	}
-	store, err := session.Store()
+	_, store, log, err := openCloud(cloud, s)
 	if err != nil {
 		return err
 	}

@@ -5,13 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
-	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
 )
 
@@ -88,18 +86,7 @@ func runStemcell(ctx context.Context, args []string, s stdio) error {
 		}
 	}
 
-	if cloud.RAMRole == "" {
-		cloud.AccessKeyID = os.Getenv("ALIBABA_CLOUD_ACCESS_KEY_ID")
-		cloud.AccessKeySecret = os.Getenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
-		cloud.SecurityToken = os.Getenv("ALIBABA_CLOUD_SECURITY_TOKEN")
-	}
-	secrets := concourse.NewRedactor(cloud.AccessKeySecret, cloud.SecurityToken)
-	log := concourse.NewLogger(s.err, secrets, os.Getenv("NO_COLOR") == "")
-	session, err := alicloud.NewSession(cloud, alicloud.Options{Log: log, Secrets: secrets})
-	if err != nil {
-		return err
-	}
-	store, err := session.Store()
+	session, store, log, err := openCloud(cloud, s)
 	if err != nil {
 		return err
 	}
