@@ -80,7 +80,7 @@ func testCredentials(t *testing.T, when spec.G, it spec.S) {
 			Expect(err).NotTo(HaveOccurred())
 			Expect(first.AccessKeyID).To(HavePrefix("STS."))
 			Expect(first.SecurityToken).NotTo(BeEmpty())
-			Expect(c.log.secrets).To(ContainElements(first.AccessKeySecret, first.SecurityToken), "fetched secrets are registered for redaction")
+			Expect(c.log.Secrets()).To(ContainElements(first.AccessKeySecret, first.SecurityToken), "fetched secrets are registered for redaction")
 			Expect(c.calls("sts", "AssumeRole")).To(Equal(1))
 
 			_, err = st.Put(ctx, "two", []byte("2"), alicloud.PutOptions{})

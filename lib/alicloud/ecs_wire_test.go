@@ -217,7 +217,7 @@ func testWaiting(t *testing.T, when spec.G, it spec.S) {
 		c.sim.AddFault(sim.Fault{Service: "ecs", Action: "DescribeImages", Nth: 2, Kind: sim.FaultServiceUnavailable})
 		_, err := s.WaitImage(ctx, testRegion, id, alicloud.WaitOptions{FirstPoll: 50 * time.Millisecond})
 		Expect(err).NotTo(HaveOccurred())
-		Expect(strings.Join(c.log.all(), "\n")).To(ContainSubstring("ecs DescribeImages: Throttling"))
+		Expect(strings.Join(c.log.Lines(), "\n")).To(ContainSubstring("ecs DescribeImages: Throttling"))
 	})
 
 	it("reports a copy that failed, naming its region", func() {

@@ -32,8 +32,8 @@ func testFaults(t *testing.T, when spec.G, it spec.S) {
 				_, err := st.Put(ctx, "record.json", []byte("{}"), alicloud.PutOptions{})
 				Expect(err).NotTo(HaveOccurred())
 				Expect(c.calls("oss", "PutObject")).To(Equal(2))
-				warnings := strings.Join(c.log.all(), "\n")
-				Expect(warnings).To(MatchRegexp(`warning: oss .*retrying in \d+m?s \(attempt 2 of 5\)`))
+				warnings := strings.Join(c.log.Lines(), "\n")
+				Expect(warnings).To(MatchRegexp(`WARN oss .*retrying in \d+m?s \(attempt 2 of 5\)`))
 				Expect(warnings).NotTo(ContainSubstring(testKeySecret))
 			})
 		}
@@ -115,7 +115,7 @@ func testFaults(t *testing.T, when spec.G, it spec.S) {
 			c.sim.AddFault(sim.Fault{Service: "ecs", Action: "DescribeRegions", Nth: 1, Kind: sim.FaultHang})
 			_, err = s.Regions(ctx)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(strings.Join(c.log.all(), "\n")).To(ContainSubstring("ecs DescribeRegions: Timeout"))
+			Expect(strings.Join(c.log.Lines(), "\n")).To(ContainSubstring("ecs DescribeRegions: Timeout"))
 		})
 	})
 

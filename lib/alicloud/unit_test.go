@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
 	"github.com/sclevine/spec/report"
@@ -169,16 +170,12 @@ func (timeoutErr) Error() string   { return "i/o timeout" }
 func (timeoutErr) Timeout() bool   { return true }
 func (timeoutErr) Temporary() bool { return true }
 
-type recordingSecrets struct{ values []string }
-
-func (r *recordingSecrets) Register(v ...string) { r.values = append(r.values, v...) }
-
 func testCredentialCache(t *testing.T, _ spec.G, it spec.S) {
 	var Expect = NewWithT(t).Expect
 
 	it("fetches once, registers the secrets, and renews before expiry", func() {
 		now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-		secrets := &recordingSecrets{}
+		secrets := &testtools.Log{}
 		fetches := 0
 		cache := newCredentialCache("test", func(context.Context) (Credentials, error) {
 			fetches++
@@ -188,7 +185,7 @@ func testCredentialCache(t *testing.T, _ spec.G, it spec.S) {
 		c, err := cache.Get(context.Background())
 		Expect(err).NotTo(HaveOccurred())
 		Expect(c.AccessKeySecret).To(Equal("secret-1"))
-		Expect(secrets.values).To(ConsistOf("secret-1", "token-1"))
+		Expect(secrets.Secrets()).To(ConsistOf("secret-1", "token-1"))
 
 		now = now.Add(54 * time.Minute)
 		c, _ = cache.Get(context.Background())
@@ -198,7 +195,7 @@ func testCredentialCache(t *testing.T, _ spec.G, it spec.S) {
 		c, _ = cache.Get(context.Background())
 		Expect(c.AccessKeySecret).To(Equal("secret-2"), "under 5 minutes left: renewed")
 		Expect(fetches).To(Equal(2))
-		Expect(secrets.values).To(ContainElements("secret-2", "token-2"))
+		Expect(secrets.Secrets()).To(ContainElements("secret-2", "token-2"))
 	})
 
 	it("names the source when fetching fails", func() {
@@ -214,15 +211,15 @@ func testProgress(t *testing.T, _ spec.G, it spec.S) {
 	var Expect = NewWithT(t).Expect
 
 	it("logs at most every interval and always the end", func() {
-		log := &lines{}
+		log := &testtools.Log{}
 		progress := LogProgress(log, "uploading x.tgz", time.Hour)
 		progress(1, 3<<30)
 		progress(2<<30, 3<<30)
 		progress(3<<30, 3<<30)
 		progress(3<<30, 3<<30)
-		Expect(log.printed).To(HaveLen(2))
-		Expect(log.printed[0]).To(HavePrefix("uploading x.tgz: 1 B of 3.0 GiB (0%)"))
-		Expect(log.printed[1]).To(HavePrefix("uploading x.tgz: 3.0 GiB of 3.0 GiB (100%)"))
+		Expect(log.Lines()).To(HaveLen(2))
+		Expect(log.Lines()[0]).To(HavePrefix("uploading x.tgz: 1 B of 3.0 GiB (0%)"))
+		Expect(log.Lines()[1]).To(HavePrefix("uploading x.tgz: 3.0 GiB of 3.0 GiB (100%)"))
 	})
 
 	it("renders sizes", func() {
@@ -230,13 +227,4 @@ func testProgress(t *testing.T, _ spec.G, it spec.S) {
 		Expect(Bytes(1536)).To(Equal("1.5 KiB"))
 		Expect(Bytes(5 << 40)).To(Equal("5.0 TiB"))
 	})
-}
-
-type lines struct{ printed []string }
-
-func (l *lines) Printf(format string, args ...any) {
-	l.printed = append(l.printed, fmt.Sprintf(format, args...))
-}
-func (l *lines) Warnf(format string, args ...any) {
-	l.printed = append(l.printed, "warning: "+fmt.Sprintf(format, args...))
 }

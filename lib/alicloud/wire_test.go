@@ -5,10 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,7 +29,7 @@ type cloud struct {
 	t      testing.TB
 	sim    *sim.Server
 	url    string
-	log    *logLines
+	log    *testtools.Log
 	bucket string
 }
 
@@ -41,7 +39,7 @@ func newCloud(t testing.TB, tweaks ...func(*sim.Config)) *cloud {
 	shortSTS := func(cfg *sim.Config) { cfg.STSMinDuration = time.Second }
 	tc := testtools.NewCloud(t, append([]func(*sim.Config){shortSTS}, tweaks...)...)
 	tc.Sim.Reset() // start every test with an empty journal
-	return &cloud{t: t, sim: tc.Sim, url: tc.URL, log: &logLines{}, bucket: tc.Bucket}
+	return &cloud{t: t, sim: tc.Sim, url: tc.URL, log: &testtools.Log{}, bucket: tc.Bucket}
 }
 
 // source is a working Cloud block pointing at the emulator.
@@ -87,33 +85,6 @@ func (c *cloud) calls(service, action string) int {
 		}
 	}
 	return n
-}
-
-// logLines records what the client logs and the secrets it registers.
-type logLines struct {
-	mu      sync.Mutex
-	lines   []string
-	secrets []string
-}
-
-func (l *logLines) Printf(format string, args ...any) { l.add(fmt.Sprintf(format, args...)) }
-func (l *logLines) Warnf(format string, args ...any) {
-	l.add("warning: " + fmt.Sprintf(format, args...))
-}
-func (l *logLines) add(s string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, s)
-}
-func (l *logLines) Register(s ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.secrets = append(l.secrets, s...)
-}
-func (l *logLines) all() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.lines...)
 }
 
 func randomBytes(n int, seed uint64) []byte {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,23 +25,7 @@ func TestBuild(t *testing.T) {
 const heavyFileName = "bosh-stemcell-1.484-alicloud-kvm-ubuntu-noble-go_agent.tgz"
 
 // lines is a Log that keeps what it is told.
-type lines struct {
-	mu   sync.Mutex
-	text []string
-}
-
-func (l *lines) Printf(format string, args ...any) { l.add("", format, args...) }
-func (l *lines) Warnf(format string, args ...any)  { l.add("WARN ", format, args...) }
-func (l *lines) add(prefix, format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.text = append(l.text, prefix+fmt.Sprintf(format, args...))
-}
-func (l *lines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.text, "\n")
-}
+type lines = testtools.Log
 
 // ecsCallsByRegion counts the journal's ECS calls from seq on, by RegionId.
 func ecsCallsByRegion(entries []sim.Entry, after uint64) (map[string]int, map[string]int) {

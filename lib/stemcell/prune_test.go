@@ -2,10 +2,8 @@ package stemcell_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,25 +22,6 @@ func TestPrune(t *testing.T) {
 
 const pruneLine = "bosh-alicloud-kvm-ubuntu-noble"
 
-// pruneLog keeps what it is told.
-type pruneLog struct {
-	mu   sync.Mutex
-	text []string
-}
-
-func (l *pruneLog) Printf(format string, args ...any) { l.add("", format, args...) }
-func (l *pruneLog) Warnf(format string, args ...any)  { l.add("WARN ", format, args...) }
-func (l *pruneLog) add(prefix, format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.text = append(l.text, prefix+fmt.Sprintf(format, args...))
-}
-func (l *pruneLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.text, "\n")
-}
-
 func countActions(entries []sim.Entry, action string) int {
 	n := 0
 	for _, e := range entries {
@@ -59,7 +38,7 @@ func testPrune(t *testing.T, when spec.G, it spec.S) {
 		c       *testtools.Cloud
 		s       *alicloud.Session
 		store   *alicloud.Store
-		log     *pruneLog
+		log     *lines
 		ctx     context.Context
 		regions []string
 		ids     map[string]map[string]string // version → region → image id
@@ -94,7 +73,7 @@ func testPrune(t *testing.T, when spec.G, it spec.S) {
 		Expect(err).NotTo(HaveOccurred())
 		store, err = s.Store()
 		Expect(err).NotTo(HaveOccurred())
-		log = &pruneLog{}
+		log = &lines{}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
 		t.Cleanup(cancel)
