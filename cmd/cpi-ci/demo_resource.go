@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
 )
 
 // demoCloud is an emulator the demo starts in-process, and a resource source pointing at it.
@@ -165,7 +166,15 @@ func (d *demo) lightStemcell() error {
 	if err := os.MkdirAll(build, 0o755); err != nil {
 		return err
 	}
-	if err := writeDemoHeavyStemcell(filepath.Join(build, "bosh-stemcell-1.484-alicloud-kvm-ubuntu-noble-go_agent.tgz")); err != nil {
+	heavy, err := os.Create(filepath.Join(build, stemcell.ExampleHeavyName("bosh-alicloud-kvm-ubuntu-noble", "1.484")))
+	if err != nil {
+		return err
+	}
+	err = stemcell.WriteExampleHeavy(heavy, "bosh-alicloud-kvm-ubuntu-noble", "1.484", make([]byte, 1<<20))
+	if closeErr := heavy.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
 		return err
 	}
 	const binary = "light-stemcell-resource"

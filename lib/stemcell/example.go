@@ -1,0 +1,69 @@
+package stemcell
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// ExampleHeavyName is the file name the stemcell builder gives a heavy stemcell of a line
+// ("bosh-alicloud-kvm-ubuntu-noble") and version: bosh-stemcell-1.484-alicloud-kvm-ubuntu-noble-go_agent.tgz.
+func ExampleHeavyName(line, version string) string {
+	return fmt.Sprintf("bosh-stemcell-%s-%s-go_agent.tgz", version, strings.TrimPrefix(line, "bosh-"))
+}
+
+// WriteExampleHeavy writes a small but valid heavy Alibaba Cloud stemcell, for the demo and
+// tests: stemcell.MF (with the image's SHA-1), packages.txt, and an image holding rootImg.
+func WriteExampleHeavy(w io.Writer, line, version string, rootImg []byte) error {
+	var image strings.Builder
+	if err := writeTgz(&image, []string{RootImage}, map[string][]byte{RootImage: rootImg}); err != nil {
+		return err
+	}
+	sum := sha1.Sum([]byte(image.String()))
+	manifest := fmt.Sprintf(`---
+name: %[1]s
+version: '%[2]s'
+bosh_protocol: 1
+api_version: 3
+sha1: %[3]s
+operating_system: ubuntu-noble
+stemcell_formats:
+- alicloud-raw
+cloud_properties:
+  name: %[1]s
+  version: '%[2]s'
+  infrastructure: alicloud
+  hypervisor: kvm
+  disk: 5120
+  disk_format: raw
+  container_format: bare
+  os_type: linux
+  os_distro: ubuntu
+  architecture: x86_64
+  root_device_name: "/dev/vda1"
+`, line, version, hex.EncodeToString(sum[:]))
+	return writeTgz(w, []string{ManifestMember, "packages.txt", ImageMember}, map[string][]byte{
+		ManifestMember: []byte(manifest), "packages.txt": []byte("ii  bash 5.2\n"), ImageMember: []byte(image.String()),
+	})
+}
+
+func writeTgz(w io.Writer, order []string, members map[string][]byte) error {
+	gz := gzip.NewWriter(w)
+	tw := tar.NewWriter(gz)
+	for _, name := range order {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(members[name]))}); err != nil {
+			return err
+		}
+		if _, err := tw.Write(members[name]); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return gz.Close()
+}
