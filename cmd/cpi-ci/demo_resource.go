@@ -166,15 +166,7 @@ func (d *demo) lightStemcell() error {
 	if err := os.MkdirAll(build, 0o755); err != nil {
 		return err
 	}
-	heavy, err := os.Create(filepath.Join(build, stemcell.ExampleHeavyName("bosh-alicloud-kvm-ubuntu-noble", "1.484")))
-	if err != nil {
-		return err
-	}
-	err = stemcell.WriteExampleHeavy(heavy, "bosh-alicloud-kvm-ubuntu-noble", "1.484", make([]byte, 1<<20))
-	if closeErr := heavy.Close(); err == nil {
-		err = closeErr
-	}
-	if err != nil {
+	if _, err := stemcell.WriteExampleHeavyFile(build, "bosh-alicloud-kvm-ubuntu-noble", "1.484", make([]byte, 1<<20)); err != nil {
 		return err
 	}
 	const binary = "light-stemcell-resource"

@@ -77,7 +77,8 @@ func testStemcellCommand(t *testing.T, when spec.G, it spec.S) {
 		ids = map[string]map[string]string{}
 		dir := t.TempDir()
 		for _, v := range []string{"1.484", "1.485"} {
-			path := testtools.HeavyStemcell(t, dir, line, v)
+			path, err := stemcell.WriteExampleHeavyFile(dir, line, v, []byte("root disk "+v))
+			Expect(err).NotTo(HaveOccurred())
 			heavy, err := os.Open(path)
 			Expect(err).NotTo(HaveOccurred())
 			result, err := stemcell.Build(ctx, s, stemcell.BuildRequest{

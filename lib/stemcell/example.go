@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -66,4 +68,19 @@ func writeTgz(w io.Writer, order []string, members map[string][]byte) error {
 		return err
 	}
 	return gz.Close()
+}
+
+// WriteExampleHeavyFile writes the example heavy stemcell into dir under ExampleHeavyName and
+// returns its path.
+func WriteExampleHeavyFile(dir, line, version string, rootImg []byte) (string, error) {
+	path := filepath.Join(dir, ExampleHeavyName(line, version))
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	err = WriteExampleHeavy(f, line, version, rootImg)
+	if closeErr := f.Close(); err == nil {
+		err = closeErr
+	}
+	return path, err
 }

@@ -89,7 +89,8 @@ func testPrune(t *testing.T, when spec.G, it spec.S) {
 		ids = map[string]map[string]string{}
 		dir := t.TempDir()
 		for _, v := range []string{"1.484", "1.485"} {
-			path := testtools.HeavyStemcell(t, dir, pruneLine, v)
+			path, err := stemcell.WriteExampleHeavyFile(dir, pruneLine, v, []byte("root disk "+v))
+			Expect(err).NotTo(HaveOccurred())
 			heavy, err := os.Open(path)
 			Expect(err).NotTo(HaveOccurred())
 			result, err := stemcell.Build(ctx, s, stemcell.BuildRequest{

@@ -17,6 +17,7 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse/conformance"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
 	"github.com/sclevine/spec/report"
@@ -40,7 +41,8 @@ func TestLightStemcellResource(t *testing.T) {
 				cfg.CopyDuration = 200 * time.Millisecond
 			})
 			build = t.TempDir()
-			testtools.HeavyStemcell(t, build, line, "1.484")
+			_, err := stemcell.WriteExampleHeavyFile(build, line, "1.484", bytes.Repeat([]byte("root disk "), 4096))
+			Expect(err).NotTo(HaveOccurred())
 		})
 		source := func(channel string) map[string]any {
 			s := cloud.Source()
