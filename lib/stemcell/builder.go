@@ -59,6 +59,9 @@ type BuildRequest struct {
 	Stage           string       // tag value: "candidate" or "published"
 	// Wait tunes the polling of imports and copies (OnPoll is Build's own); zero: the defaults.
 	Wait alicloud.WaitOptions
+	// CopyTimes orders the copies by what earlier builds measured, and Build adds what it
+	// measures (each successful copy, from CopyImage to Available); nil: request order.
+	CopyTimes *CopyTimes
 }
 
 // BuildResult is what Build made.
@@ -74,7 +77,8 @@ type BuildResult struct {
 // version), copies it to every requested region as a tree (each region that becomes Available is
 // a source for the next copies, at most MaxCopiesPerSource per source), tags every image with
 // the stemcell name, version, stage and source image, and deletes the raw object. Images stay
-// private.
+// private. With CopyTimes from earlier builds, the copies go fastest first while more sources
+// are needed, then slowest first; Build adds the times it measures to them.
 //
 // Images of this version found by their tags are reused when Available and deleted when
 // CreateFailed or UnAvailable; ones still in progress are waited for. When a copy fails, the
@@ -148,6 +152,10 @@ func Build(ctx context.Context, s *alicloud.Session, req BuildRequest) (result *
 		tags:      map[string]string{TagStemcell: name, TagStemcellVersion: version, TagStage: req.Stage},
 		created:   map[string]string{},
 		ids:       map[string]string{},
+		times:     req.CopyTimes,
+	}
+	if b.times == nil {
+		b.times = NewCopyTimes()
 	}
 	if err := b.run(ctx, key, regions, heavy); err != nil {
 		return nil, fmt.Errorf("building light stemcell %s/%s: %w", name, version, err)
@@ -257,6 +265,7 @@ type builder struct {
 	perSource   int
 	imageName   string
 	tags        map[string]string
+	times       *CopyTimes
 
 	mu      sync.Mutex
 	created map[string]string // region → image this run made or adopted, until it is good
@@ -506,6 +515,7 @@ func (b *builder) delete(ctx context.Context, region, id string) error {
 type copyDone struct {
 	region, from, id string
 	adopted          bool
+	took             time.Duration // from CopyImage to Available seen
 	err              error
 }
 
@@ -539,20 +549,33 @@ func (b *builder) fanOut(ctx context.Context, regions []string, adopted map[stri
 		pending = append(pending, r)
 	}
 
+	if n := b.times.Len(); n > 0 && len(pending) > 1 {
+		b.log.Printf("ordering %d copies by %d copy times measured earlier: the fastest first while more sources are needed, then the slowest first", len(pending), n)
+	}
+	sent := map[string]int{} // copies started, by source region
 	for {
 		for len(pending) > 0 && total < b.concurrency && ctx.Err() == nil {
 			from := ""
 			for _, src := range sources {
-				if inFlight[src] < b.perSource && (from == "" || inFlight[src] <= inFlight[from]) {
+				if inFlight[src] >= b.perSource {
+					continue
+				}
+				// Spread the CopyImage calls: the source that sent the fewest, then the least busy.
+				if from == "" || sent[src] < sent[from] || sent[src] == sent[from] && inFlight[src] < inFlight[from] {
 					from = src
 				}
 			}
 			if from == "" {
 				break
 			}
-			to := pending[0]
-			pending = pending[1:]
+			// While the sources there will be once the copies in flight end cannot run the
+			// other pending copies, the fastest copy makes a new source soonest; once they can,
+			// the slowest copy goes first, so that it does not end last.
+			fastFirst := b.perSource*(len(sources)+total) < min(len(pending)-1, b.concurrency)
+			var to string
+			to, pending = b.times.pick(from, pending, fastFirst)
 			inFlight[from]++
+			sent[from]++
 			total++
 			srcID := b.ids[from]
 			go func() { results <- b.copyImage(ctx, from, srcID, to) }()
@@ -573,7 +596,8 @@ func (b *builder) fanOut(ctx context.Context, regions []string, adopted map[stri
 				b.reused = append(b.reused, d.region)
 				b.log.Printf("%s: Available %s (from an earlier run)", d.region, d.id)
 			} else {
-				b.log.Printf("%s: Available %s (from %s)", d.region, d.id, d.from)
+				b.times.Observe(d.from, d.region, d.took, time.Now())
+				b.log.Printf("%s: Available %s (from %s, %s)", d.region, d.id, d.from, d.took.Round(time.Second))
 			}
 		case d.adopted && ctx.Err() == nil:
 			b.log.Warnf("%s: %v; copying again", d.region, d.err)
@@ -603,6 +627,7 @@ func (b *builder) fanOut(ctx context.Context, regions []string, adopted map[stri
 // cancelled.
 func (b *builder) copyImage(ctx context.Context, from, id, to string) copyDone {
 	d := copyDone{region: to, from: from}
+	start := time.Now()
 	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	tags := b.tagsFrom(id)
 	copyID, err := b.s.CopyImage(callCtx, from, id, to, b.imageName, tags)
@@ -619,6 +644,7 @@ func (b *builder) copyImage(ctx context.Context, from, id, to string) copyDone {
 		d.err = err
 		return d
 	}
+	d.took = time.Since(start)
 	if !hasTags(img, tags) {
 		// CopyImage puts its tags on the copy; tag again only when they did not arrive.
 		d.err = b.s.TagImage(ctx, to, copyID, tags)

@@ -30,6 +30,7 @@ type fanOutCase struct {
 	spread      bool                                                          // copy times 20 s, 40 s or 60 s by destination
 	concurrency int                                                           // BuildRequest.Concurrency; 0: Build's default, -1: one per region
 	perSource   int                                                           // BuildRequest.CopiesPerSource; 0: Build's default
+	learned     bool                                                          // a first, untimed build measures the copy times the timed one uses
 	ideal       func(imp time.Duration, copies []time.Duration) time.Duration // the bound the wall time is divided by
 }
 
@@ -51,18 +52,19 @@ const (
 //     source-limit-spread: copy times depend on the destination (20 s, 40 s, 60 s: 1×–3×, mean
 //     40 s). The best tree starts 5 fast copies first and then everything else from 6 sources,
 //     so it ends at import + fastest + slowest = import + 20 s + 60 s, which is also
-//     import + 2 × the mean copy; that is the ideal. (Build does not know the copy times, so it
-//     cannot choose the fast ones first; a destination's copy time is the same from any source.)
+//     import + 2 × the mean copy; that is the ideal. A destination's copy time is the same from
+//     any source. Build cannot know the copy times of a cloud it never copied in, so this case
+//     (no CopyTimes) shows the first build of a stemcell line.
+//     source-limit-spread-learned: the same, but a first, untimed build on a fresh emulator
+//     measures the copy times (BuildRequest.CopyTimes) and the timed build on another fresh
+//     emulator is ordered by them, as the resource does for every build after the first.
 //     destination-limit: the emulator counts copies against their destination, so every copy
 //     could run at once from the base: import + 1 × copy.
 //   - max-ecs-calls/region and mean-ecs-calls/region (goal ≤ 8): the journal's ECS calls by the
 //     region they are sent to (RegionId; a CopyImage is sent to its source region), and the max
-//     again with each CopyImage charged to its destination (max-ecs-calls/region-copy-at-dest);
+//     again with each CopyImage charged to its destination (max-ecs-calls/region-copy-at-dest):
+//     the calls spent on each region's image;
 //   - copies-not-from-base: how tree-like the fan-out was.
-//
-// Build's total cap (BuildRequest.Concurrency, default 10 copies in flight) binds before the
-// emulator's limits do: the tree then needs 4 rounds (5, 10, 10, 3 copies), hence the
-// source-limit-concurrency-all case, which lifts it to one copy per region.
 func BenchmarkFanOut(b *testing.B) {
 	twoRounds := func(imp time.Duration, copies []time.Duration) time.Duration {
 		lo, hi := copies[0], copies[0]
@@ -81,19 +83,29 @@ func BenchmarkFanOut(b *testing.B) {
 	cases := []fanOutCase{
 		{name: "source-limit", limitBy: sim.CopyLimitBySource, ideal: twoRounds},
 		{name: "source-limit-spread", limitBy: sim.CopyLimitBySource, spread: true, ideal: twoRounds},
+		{name: "source-limit-spread-learned", limitBy: sim.CopyLimitBySource, spread: true, learned: true, ideal: twoRounds},
 		// With copies_per_source raised to match a limit that counts destinations.
 		{name: "destination-limit", limitBy: sim.CopyLimitByDestination, perSource: 32, ideal: oneRound},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				fanOutOnce(b, tc)
+				var times *stemcell.CopyTimes
+				if tc.learned {
+					b.StopTimer()
+					times = stemcell.NewCopyTimes()
+					fanOutOnce(b, tc, times, false)
+					b.StartTimer()
+				}
+				fanOutOnce(b, tc, times, true)
 			}
 		})
 	}
 }
 
-func fanOutOnce(b *testing.B, tc fanOutCase) {
+// fanOutOnce runs one Build on a fresh emulator, ordered by times (nil: none), and reports its
+// figures when report is true.
+func fanOutOnce(b *testing.B, tc fanOutCase, times *stemcell.CopyTimes, report bool) {
 	b.StopTimer()
 	regions := sim.DefaultRegions()
 	var dest []string
@@ -146,14 +158,19 @@ func fanOutOnce(b *testing.B, tc fanOutCase) {
 		Heavy: bytes.NewReader(tarball), HeavyName: heavyFileName,
 		BaseRegion: testtools.Region, ImageBucket: testtools.Bucket, Regions: regions,
 		Concurrency: concurrency, CopiesPerSource: tc.perSource, Log: log, Stage: "candidate",
+		CopyTimes: times,
 	})
 	wall := time.Since(start)
 	b.StopTimer()
+	defer b.StartTimer()
 	if err != nil {
 		b.Fatalf("%v\n%s", err, log.String())
 	}
 	if len(result.ImageIDs) != len(regions) {
 		b.Fatalf("%d images for %d regions", len(result.ImageIDs), len(regions))
+	}
+	if !report {
+		return
 	}
 
 	byRegion, byAction := ecsCallsByRegion(c.Sim.Journal(), before)

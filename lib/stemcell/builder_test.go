@@ -158,6 +158,63 @@ func testBuild(t *testing.T, when spec.G, it spec.S) {
 		Expect(byAction["ImportImage"]).To(Equal(1))
 	})
 
+	it("orders the copies by measured copy times and measures every copy it makes", func() {
+		// Half the destinations were measured fast, half slow.
+		times := stemcell.NewCopyTimes()
+		fast := map[string]bool{}
+		measured := time.Now().Add(-time.Hour)
+		i := 0
+		for _, r := range regions {
+			if r == testtools.Region {
+				continue
+			}
+			d := 10 * time.Minute
+			if i%2 == 1 {
+				fast[r], d = true, time.Minute
+			}
+			times.Observe(testtools.Region, r, d, measured)
+			i++
+		}
+		req := request()
+		req.CopyTimes = times
+		_, err := stemcell.Build(ctx, s, req)
+		Expect(err).NotTo(HaveOccurred(), log.String())
+		Expect(log.String()).To(ContainSubstring("ordering 28 copies by 28 copy times measured earlier"))
+
+		// The base region's first five copies: four fast ones make sources soonest; with the
+		// sources those four make, the fifth is a slow one, which then need not start last.
+		var first []string
+		for _, e := range c.Sim.ImageEvents() {
+			if e.Status == "Waiting" && e.SourceRegion == testtools.Region && len(first) < 5 {
+				first = append(first, e.Region)
+			}
+		}
+		Expect(first).To(HaveLen(5))
+		nFast := 0
+		for _, r := range first {
+			if fast[r] {
+				nFast++
+			}
+		}
+		Expect(nFast).To(Equal(4), "first copies: %v", first)
+
+		// Every copy was measured, from the source it came from.
+		for _, e := range c.Sim.ImageEvents() {
+			if e.Status != alicloud.ImageAvailable || e.SourceRegion == "" {
+				continue
+			}
+			var pair *stemcell.CopyTime
+			for _, ct := range times.All() {
+				if ct.From == e.SourceRegion && ct.To == e.Region {
+					pair = &ct
+				}
+			}
+			Expect(pair).NotTo(BeNil(), "%s → %s", e.SourceRegion, e.Region)
+			Expect(pair.Updated).To(BeTemporally(">", measured), "%s → %s", e.SourceRegion, e.Region)
+		}
+		Expect(times.Changed()).To(BeTrue())
+	})
+
 	it("keeps the Available images when a copy fails, names the region, and a rerun copies only there", func() {
 		failing := "eu-central-1"
 		Expect(c.Sim.FailCopyTo(failing, 1)).To(Succeed())

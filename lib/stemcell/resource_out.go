@@ -58,8 +58,21 @@ func build(ctx context.Context, env concourse.Env, s *alicloud.Session, store *a
 	}
 	defer heavy.Close()
 	stage := source.channel()
+	times, err := LoadCopyTimes(ctx, store, source.Stemcell)
+	if err != nil {
+		env.Log.Warnf("%v; the copies go in the order of the regions", err)
+	}
 	result, err := Build(ctx, s, BuildRequest{Heavy: heavy, HeavyName: filepath.Base(heavyPath), BaseRegion: base, ImageBucket: bucket,
-		Regions: regions, Concurrency: params.Concurrency, CopiesPerSource: params.CopiesPerSource, Log: env.Log, Stage: stage})
+		Regions: regions, Concurrency: params.Concurrency, CopiesPerSource: params.CopiesPerSource, Log: env.Log, Stage: stage,
+		CopyTimes: times})
+	if times.Changed() {
+		// Failed builds measure too; the figures only order the next build's copies.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		if serr := SaveCopyTimes(sctx, store, source.Stemcell, times); serr != nil {
+			env.Log.Warnf("could not save the copy times to %s: %v", CopyTimesName(source.Stemcell), serr)
+		}
+		cancel()
+	}
 	if err != nil {
 		return concourse.Response{}, err
 	}

@@ -130,6 +130,39 @@ func TestLightStemcellResource(t *testing.T) {
 				MissingVersion: concourse.Version{"version": "9.999"}, Secrets: []string{cloud.Secret}})
 		})
 
+		it("measures its copy times and orders the next build's copies by them", func() {
+			params := map[string]any{"heavy_stemcell": "*1.484*.tgz", "regions": []string{"cn-hangzhou", "cn-beijing", "eu-central-1", "us-east-1"}}
+			_, stderr, code := run("out", map[string]any{"source": source("candidate"), "params": params}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			Expect(stderr).NotTo(ContainSubstring("copy times measured earlier"), "the first build knows none")
+			Expect(cloud.Keys(t, line+"/")).To(ContainElement(line + "/copy-times.json"))
+			checked, _, _ := run("check", map[string]any{"source": source("candidate")}, "")
+			Expect(checked).To(MatchJSON(`[{"version":"1.484"}]`), "the copy times are no version")
+
+			_, err := stemcell.WriteExampleHeavyFile(build, line, "1.485", bytes.Repeat([]byte("root disk 2 "), 4096))
+			Expect(err).NotTo(HaveOccurred())
+			params["heavy_stemcell"] = "*1.485*.tgz"
+			_, stderr, code = run("out", map[string]any{"source": source("candidate"), "params": params}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			Expect(stderr).To(ContainSubstring("ordering 3 copies by 3 copy times measured earlier"))
+		})
+
+		it("builds when the copy times are unreadable, says so, and writes them anew", func() {
+			cloud.PutObject(t, line+"/copy-times.json", []byte("{broken"))
+			params := map[string]any{"heavy_stemcell": "*.tgz", "regions": []string{"cn-hangzhou", "cn-beijing", "cn-shanghai"}}
+			_, stderr, code := run("out", map[string]any{"source": source("candidate"), "params": params}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			Expect(stderr).To(ContainSubstring(line + "/copy-times.json"))
+			Expect(stderr).To(ContainSubstring("the copies go in the order of the regions"))
+
+			_, err := stemcell.WriteExampleHeavyFile(build, line, "1.485", bytes.Repeat([]byte("root disk 2 "), 4096))
+			Expect(err).NotTo(HaveOccurred())
+			params["heavy_stemcell"] = "*1.485*.tgz"
+			_, stderr, code = run("out", map[string]any{"source": source("candidate"), "params": params}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			Expect(stderr).To(ContainSubstring("ordering 2 copies by 2 copy times measured earlier"), "the rewritten copy times are read")
+		})
+
 		it("refuses a typo and an unknown region, publishing nothing", func() {
 			_, stderr, code := run("out", map[string]any{"source": source("published"), "params": map[string]any{"heavy_stemcel": "*.tgz"}}, build)
 			Expect(code).To(Equal(1))

@@ -1,0 +1,223 @@
+package stemcell
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
+)
+
+// CopyTimes is what earlier builds measured: how long an image copy took from one region to
+// another. Build uses it to order its copies (the fastest destinations first while sources are
+// scarce, so that they become sources sooner, then the slowest first, so that they do not start
+// last) and records what it measures into it. It is advice, never a requirement: an empty
+// CopyTimes gives the order of the request's regions.
+//
+// Its methods are safe for concurrent use.
+type CopyTimes struct {
+	mu      sync.Mutex
+	copies  map[copyPair]CopyTime
+	changed bool // Observe was called since the CopyTimes was made or read
+}
+
+// CopyTime is the smoothed duration of the copies from one region to another.
+type CopyTime struct {
+	From    string    `json:"from"`
+	To      string    `json:"to"`
+	Seconds float64   `json:"seconds"` // exponentially smoothed: each new copy weighs half
+	Copies  int       `json:"copies"`  // how many copies were measured
+	Updated time.Time `json:"updated"`
+}
+
+type copyPair struct{ from, to string }
+
+// copyTimesFile is the stored form of CopyTimes.
+type copyTimesFile struct {
+	Comment string     `json:"comment,omitempty"`
+	Copies  []CopyTime `json:"copies"`
+}
+
+const copyTimesComment = "Image copy times measured by the alicloud-light-stemcell resource; they only order the copies of the next build. Safe to delete."
+
+// NewCopyTimes is an empty CopyTimes.
+func NewCopyTimes() *CopyTimes { return &CopyTimes{copies: map[copyPair]CopyTime{}} }
+
+// Observe records one copy that took d, made at the time at.
+func (t *CopyTimes) Observe(from, to string, d time.Duration, at time.Time) {
+	if t == nil || d <= 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.copies == nil {
+		t.copies = map[copyPair]CopyTime{}
+	}
+	key := copyPair{from, to}
+	c, ok := t.copies[key]
+	if !ok {
+		c = CopyTime{From: from, To: to, Seconds: d.Seconds()}
+	} else {
+		c.Seconds = (c.Seconds + d.Seconds()) / 2
+	}
+	c.Copies++
+	c.Updated = at.UTC()
+	t.copies[key] = c
+	t.changed = true
+}
+
+// Changed says whether a copy was observed since the CopyTimes was made or read.
+func (t *CopyTimes) Changed() bool {
+	if t == nil {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.changed
+}
+
+// Expect is the expected duration of a copy from one region to another: the pair's own figure
+// when it was measured, else the mean of the copies measured into the destination from anywhere;
+// false when nothing is known about the destination.
+func (t *CopyTimes) Expect(from, to string) (time.Duration, bool) {
+	if t == nil {
+		return 0, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if c, ok := t.copies[copyPair{from, to}]; ok {
+		return seconds(c.Seconds), true
+	}
+	sum, n := 0.0, 0
+	for k, c := range t.copies {
+		if k.to == to {
+			sum += c.Seconds
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, false
+	}
+	return seconds(sum / float64(n)), true
+}
+
+// All lists every measured pair, sorted by source then destination.
+func (t *CopyTimes) All() []CopyTime {
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]CopyTime, 0, len(t.copies))
+	for _, c := range t.copies {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].From != out[j].From {
+			return out[i].From < out[j].From
+		}
+		return out[i].To < out[j].To
+	})
+	return out
+}
+
+// Len is how many region pairs were measured.
+func (t *CopyTimes) Len() int {
+	if t == nil {
+		return 0
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.copies)
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// MarshalJSON writes the pairs sorted, with a comment saying what the file is.
+func (t *CopyTimes) MarshalJSON() ([]byte, error) {
+	copies := t.All()
+	if copies == nil {
+		copies = []CopyTime{}
+	}
+	return json.Marshal(copyTimesFile{Comment: copyTimesComment, Copies: copies})
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote, refusing entries without regions or with a
+// duration that is not positive.
+func (t *CopyTimes) UnmarshalJSON(data []byte) error {
+	var file copyTimesFile
+	if err := json.Unmarshal(data, &file); err != nil {
+		return err
+	}
+	copies := make(map[copyPair]CopyTime, len(file.Copies))
+	for i, c := range file.Copies {
+		if c.From == "" || c.To == "" || !(c.Seconds > 0) {
+			return fmt.Errorf("copies[%d]: needs from, to and seconds > 0", i)
+		}
+		copies[copyPair{c.From, c.To}] = c
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.copies, t.changed = copies, false
+	return nil
+}
+
+// CopyTimesName is the object, under the source's prefix, that holds a stemcell line's copy
+// times.
+func CopyTimesName(stemcell string) string { return stemcell + "/copy-times.json" }
+
+// LoadCopyTimes reads a stemcell line's copy times; a missing object is an empty CopyTimes.
+func LoadCopyTimes(ctx context.Context, store *alicloud.Store, stemcell string) (*CopyTimes, error) {
+	t := NewCopyTimes()
+	if _, err := store.GetJSON(ctx, CopyTimesName(stemcell), t); err != nil {
+		if alicloud.IsNotFound(err) {
+			return NewCopyTimes(), nil
+		}
+		return NewCopyTimes(), err
+	}
+	return t, nil
+}
+
+// SaveCopyTimes writes a stemcell line's copy times. Concurrent builds of one line may each
+// write theirs; the last one wins, which costs at most one build's measurements.
+func SaveCopyTimes(ctx context.Context, store *alicloud.Store, stemcell string, t *CopyTimes) error {
+	_, err := store.PutJSON(ctx, CopyTimesName(stemcell), t)
+	return err
+}
+
+// pick takes the destination to copy to next from region from out of pending: the one expected
+// fastest when fastFirst, else the one expected slowest; the first of equals. A destination
+// nothing is known about is expected to take the mean of the others; when nothing is known at
+// all, pending keeps its order.
+func (t *CopyTimes) pick(from string, pending []string, fastFirst bool) (string, []string) {
+	expected := make([]time.Duration, len(pending))
+	known := make([]bool, len(pending))
+	var sum time.Duration
+	n := 0
+	for i, to := range pending {
+		if expected[i], known[i] = t.Expect(from, to); known[i] {
+			sum += expected[i]
+			n++
+		}
+	}
+	best := 0
+	if n > 0 {
+		for i := range pending {
+			if !known[i] {
+				expected[i] = sum / time.Duration(n)
+			}
+		}
+		for i := range pending {
+			if fastFirst && expected[i] < expected[best] || !fastFirst && expected[i] > expected[best] {
+				best = i
+			}
+		}
+	}
+	to := pending[best]
+	rest := make([]string, 0, len(pending)-1)
+	rest = append(append(rest, pending[:best]...), pending[best+1:]...)
+	return to, rest
+}
