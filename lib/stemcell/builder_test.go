@@ -139,7 +139,7 @@ func testBuild(t *testing.T, when spec.G, it spec.S) {
 		}
 		Expect(fromElsewhere).NotTo(BeEmpty())
 		Expect(log.String()).To(ContainSubstring("Available"))
-		Expect(log.String()).To(MatchRegexp(`[a-z0-9-]+: Available m-\S+ \(from [a-z0-9-]+\)`))
+		Expect(log.String()).To(MatchRegexp(`[a-z0-9-]+: Available m-\S+ \(from [a-z0-9-]+, [0-9.]+m?s\)`))
 
 		// ECS calls per region stay bounded.
 		byRegion, byAction := ecsCallsByRegion(journal, 0)
