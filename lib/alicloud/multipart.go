@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+	"github.com/bosh-alicloud/concourse-pack/lib/panics"
 )
 
 // multipart uploads everything r yields as object name: parts of PartSize read in order into at
@@ -68,15 +69,20 @@ func (st *Store) multipart(ctx context.Context, name string, request *oss.PutObj
 		go func(number int32, data []byte) {
 			defer wg.Done()
 			defer func() { pool <- data[:0] }()
-			etag, err := st.uploadPart(ctx, name, request, uploadID, number, data)
+			err := panics.Catch(func() error {
+				etag, err := st.uploadPart(ctx, name, request, uploadID, number, data)
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				parts = append(parts, oss.UploadPart{PartNumber: number, ETag: oss.Ptr(etag)})
+				mu.Unlock()
+				opts.Progress(sent.Add(int64(len(data))), -1)
+				return nil
+			})
 			if err != nil {
 				cancel(err)
-				return
 			}
-			mu.Lock()
-			parts = append(parts, oss.UploadPart{PartNumber: number, ETag: oss.Ptr(etag)})
-			mu.Unlock()
-			opts.Progress(sent.Add(int64(len(data))), -1)
 		}(number, buf[:n])
 		if readErr != nil {
 			if !errors.Is(readErr, io.ErrUnexpectedEOF) && !errors.Is(readErr, io.EOF) {

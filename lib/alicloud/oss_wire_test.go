@@ -210,6 +210,19 @@ func testTransfers(t *testing.T, when spec.G, it spec.S) {
 		Expect(out.Bytes()).To(Equal(data))
 	})
 
+	it("fails an upload whose progress callback panics in a part's goroutine, instead of crashing, and leaves no object", func() {
+		opts := alicloud.UploadOptions{TransferOptions: transfer}
+		opts.Progress = func(done, total int64) {
+			if total < 0 {
+				panic("progress bug")
+			}
+		}
+		_, err := st.Upload(ctx, "heavy/crash.tgz", bytes.NewReader(randomBytes(3<<20, 7)), opts)
+		Expect(err).To(MatchError(ContainSubstring("crashed: progress bug (this is a bug in concourse-pack")))
+		_, err = st.Head(ctx, "heavy/crash.tgz")
+		Expect(alicloud.IsNotFound(err)).To(BeTrue(), "%v", err)
+	})
+
 	it("uploads a small body in one retryable PUT, and handles empty objects", func() {
 		for _, data := range [][]byte{[]byte("small"), {}} {
 			up, err := st.Upload(ctx, "small", bytes.NewReader(data), alicloud.UploadOptions{TransferOptions: transfer})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+	"github.com/bosh-alicloud/concourse-pack/lib/panics"
 )
 
 // Session is one resource run's connection to Alibaba Cloud: the Cloud block, its credentials
@@ -59,7 +60,7 @@ func newTransport() *http.Transport {
 // ends; the SDK's own timeout ends the abandoned call soon after.
 func detached(ctx context.Context, call func() error) error {
 	done := make(chan error, 1)
-	go func() { done <- call() }()
+	go func() { done <- panics.Catch(call) }()
 	select {
 	case err := <-done:
 		return err

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+	"github.com/bosh-alicloud/concourse-pack/lib/panics"
 )
 
 const (
@@ -261,7 +262,7 @@ func (st *Store) fetchRanges(ctx context.Context, name string, info ObjectInfo, 
 			go func() {
 				defer fetches.Done()
 				defer close(c.done)
-				c.err = st.fetchRange(ctx, name, info, c)
+				c.err = panics.Catch(func() error { return st.fetchRange(ctx, name, info, c) })
 			}()
 			select {
 			case order <- c:

@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/panics"
 )
 
 // Resource is one resource type: its check, in and out, over its own Source type and the params
@@ -60,7 +62,7 @@ func Run[S, GP, PP any](ctx context.Context, r Resource[S, GP, PP], p Process) (
 	log := NewLogger(p.Stderr, secrets, p.Getenv("NO_COLOR") == "")
 	defer func() {
 		if v := recover(); v != nil {
-			log.Errorf("%s crashed: %v (this is a bug in concourse-pack; please report it with the trace below)\n%s", r.Name, v, debug.Stack())
+			log.Errorf("%s %s", r.Name, &panics.Error{Value: v, Stack: debug.Stack()})
 			code = 1
 		}
 	}()

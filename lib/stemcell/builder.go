@@ -16,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
+	"github.com/bosh-alicloud/concourse-pack/lib/panics"
 )
 
 // Tags Build puts on every image it makes; a rerun finds the images of a version by the first two.
@@ -414,41 +415,49 @@ func (b *builder) survey(ctx context.Context, regions []string) []found {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			f := found{region: region}
-			images, err := b.s.Images(ctx, region, query)
-			if err != nil {
-				f.err = err
-				out[i] = f
-				return
-			}
-			for _, img := range images {
-				switch img.Status {
-				case alicloud.ImageAvailable:
-					if f.available == "" {
-						f.available, f.stage = img.ID, img.TagMap()[TagStage]
-					} else {
-						b.log.Warnf("%s: image %s is another Available image of this stemcell version; using %s", region, img.ID, f.available)
-					}
-				case alicloud.ImageCreateFailed, alicloud.ImageUnavailable:
-					b.log.Printf("%s: deleting image %s (%s) left by an earlier run", region, img.ID, img.Status)
-					if err := b.delete(ctx, region, img.ID); err != nil {
-						f.err = err
-					}
-				default:
-					if f.inProgress == "" {
-						f.inProgress = img.ID
-					}
-				}
-			}
-			if f.available != "" && f.inProgress != "" {
-				// The Available one will do; the other may be another run's copy: leave it be.
-				f.inProgress = ""
+			var f found
+			if err := panics.Catch(func() error { f = b.surveyRegion(ctx, region, query); return nil }); err != nil {
+				f = found{region: region, err: err}
 			}
 			out[i] = f
 		}()
 	}
 	wg.Wait()
 	return out
+}
+
+// surveyRegion looks for this version's images in one region, deleting the failed ones.
+func (b *builder) surveyRegion(ctx context.Context, region string, query alicloud.ImageQuery) found {
+	f := found{region: region}
+	images, err := b.s.Images(ctx, region, query)
+	if err != nil {
+		f.err = err
+		return f
+	}
+	for _, img := range images {
+		switch img.Status {
+		case alicloud.ImageAvailable:
+			if f.available == "" {
+				f.available, f.stage = img.ID, img.TagMap()[TagStage]
+			} else {
+				b.log.Warnf("%s: image %s is another Available image of this stemcell version; using %s", region, img.ID, f.available)
+			}
+		case alicloud.ImageCreateFailed, alicloud.ImageUnavailable:
+			b.log.Printf("%s: deleting image %s (%s) left by an earlier run", region, img.ID, img.Status)
+			if err := b.delete(ctx, region, img.ID); err != nil {
+				f.err = err
+			}
+		default:
+			if f.inProgress == "" {
+				f.inProgress = img.ID
+			}
+		}
+	}
+	if f.available != "" && f.inProgress != "" {
+		// The Available one will do; the other may be another run's copy: leave it be.
+		f.inProgress = ""
+	}
+	return f
 }
 
 func (b *builder) importImage(ctx context.Context, key string, heavy *Heavy) error {
@@ -541,7 +550,10 @@ func (b *builder) fanOut(ctx context.Context, regions []string, adopted map[stri
 			total++
 			b.log.Printf("%s: waiting for %s, left in progress by an earlier run", r, id)
 			go func() {
-				_, err := b.wait(ctx, r, id, "copying to")
+				err := panics.Catch(func() error {
+					_, err := b.wait(ctx, r, id, "copying to")
+					return err
+				})
 				results <- copyDone{region: r, id: id, adopted: true, err: err}
 			}()
 			continue
@@ -578,7 +590,13 @@ func (b *builder) fanOut(ctx context.Context, regions []string, adopted map[stri
 			sent[from]++
 			total++
 			srcID := b.ids[from]
-			go func() { results <- b.copyImage(ctx, from, srcID, to) }()
+			go func() {
+				var d copyDone
+				if err := panics.Catch(func() error { d = b.copyImage(ctx, from, srcID, to); return nil }); err != nil {
+					d = copyDone{region: to, from: from, err: err}
+				}
+				results <- d
+			}()
 		}
 		if total == 0 {
 			break
@@ -680,7 +698,7 @@ func (b *builder) cleanup(ctx context.Context) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			if err := b.delete(ctx, region, id); err != nil {
+			if err := panics.Catch(func() error { return b.delete(ctx, region, id) }); err != nil {
 				b.log.Warnf("could not delete image %s in %s: %v", id, region, err)
 				return
 			}

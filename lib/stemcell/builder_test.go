@@ -286,6 +286,24 @@ func testBuild(t *testing.T, when spec.G, it spec.S) {
 		Expect(c.Keys(t, "")).To(BeEmpty())
 	})
 
+	it("turns a crash in a copy's goroutine into a failed region, and deletes what that copy made", func() {
+		req := request()
+		req.Regions = []string{testtools.Region, "cn-beijing", "eu-central-1"}
+		req.Log = panicOn{lines: log, marker: "to eu-central-1 as"}
+		_, err := stemcell.Build(ctx, s, req)
+		Expect(err).To(MatchError(ContainSubstring("no image in eu-central-1: eu-central-1 (crashed: a logging bug")))
+		Expect(err.Error()).To(ContainSubstring("kept 2 Available image(s) for a rerun"))
+		var made string
+		for _, e := range c.Sim.ImageEvents() {
+			if e.Region == "eu-central-1" && e.Status == "Waiting" {
+				made = e.ImageID
+			}
+		}
+		Expect(made).NotTo(BeEmpty(), "the copy was started before the crash")
+		Expect(c.Sim.ImageEvents()).To(ContainElement(And(
+			HaveField("ImageID", made), HaveField("Status", BeElementOf("Cancelled", "Deleted")))))
+	})
+
 	it("refuses an incomplete request and a heavy stemcell whose name disagrees with its manifest", func() {
 		_, err := stemcell.Build(ctx, s, stemcell.BuildRequest{})
 		Expect(err).To(MatchError(ContainSubstring("no the heavy stemcell")))
@@ -376,6 +394,19 @@ func testBuild(t *testing.T, when spec.G, it spec.S) {
 }
 
 // cancelOn cancels a context when a line containing marker is logged.
+// panicOn is a Log that panics on the line containing marker.
+type panicOn struct {
+	*lines
+	marker string
+}
+
+func (l panicOn) Printf(format string, args ...any) {
+	l.lines.Printf(format, args...)
+	if strings.Contains(fmt.Sprintf(format, args...), l.marker) {
+		panic("a logging bug")
+	}
+}
+
 type cancelOn struct {
 	*lines
 	cancel context.CancelFunc
