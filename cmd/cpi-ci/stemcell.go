@@ -1,19 +1,22 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
 )
 
-const stemcellUsage = `usage: cpi-ci stemcell prune|delete-version [flags]
+const stemcellUsage = `usage: cpi-ci stemcell prune|delete-version|copy-times [flags]
 
   prune --stemcell LINE --older-than 168h [--regions a,b] [--dry-run]
       delete the images of LINE older than the age whose version has no published record,
@@ -21,6 +24,9 @@ const stemcellUsage = `usage: cpi-ci stemcell prune|delete-version [flags]
   delete-version --stemcell LINE --version 1.484 [--regions a,b]
       delete a version entirely: its records on both channels first, then its images with
       their snapshots, then its tarball objects; running it again is fine
+  copy-times --stemcell LINE
+      print the image copy times the resource measured for LINE (they order the copies of its
+      next build), slowest first
 
 Regions default to every region ECS offers. Credentials come from ALIBABA_CLOUD_ACCESS_KEY_ID,
 ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_SECURITY_TOKEN, or --ram-role. What is
@@ -34,7 +40,7 @@ func runStemcell(ctx context.Context, args []string, s stdio) error {
 		return fmt.Errorf("missing subcommand\n\n%s", stemcellUsage)
 	}
 	verb := args[0]
-	if verb != "prune" && verb != "delete-version" {
+	if verb != "prune" && verb != "delete-version" && verb != "copy-times" {
 		if verb == "-h" || verb == "--help" || verb == "help" {
 			fmt.Fprint(s.err, stemcellUsage)
 			return flag.ErrHelp
@@ -50,7 +56,10 @@ func runStemcell(ctx context.Context, args []string, s stdio) error {
 	fs.StringVar(&cloud.ECSEndpoint, "ecs-endpoint", "", "ECS endpoint override, e.g. the emulator's URL")
 	fs.StringVar(&cloud.RAMRole, "ram-role", "", "use this ECS RAM role instead of access keys")
 	line := fs.String("stemcell", "", "the stemcell line, e.g. bosh-alicloud-kvm-ubuntu-noble (required)")
-	regionList := fs.String("regions", "", "comma-separated regions (default: every region)")
+	regionList := new(string)
+	if verb != "copy-times" {
+		fs.StringVar(regionList, "regions", "", "comma-separated regions (default: every region)")
+	}
 	var olderThan time.Duration
 	var dryRun bool
 	var ver string
@@ -91,6 +100,9 @@ func runStemcell(ctx context.Context, args []string, s stdio) error {
 		return err
 	}
 
+	if verb == "copy-times" {
+		return printCopyTimes(ctx, store, *line, s.out)
+	}
 	if verb == "delete-version" {
 		return stemcell.DeleteVersion(ctx, session, store, *line, ver, regions, &stdoutLog{out: s.out, warn: log})
 	}
@@ -107,6 +119,25 @@ func runStemcell(ctx context.Context, args []string, s stdio) error {
 		fmt.Fprintf(s.err, "no unpublished image of %s is older than %s\n", *line, olderThan)
 	}
 	return err
+}
+
+// printCopyTimes prints a line's copy times as a table, slowest first.
+func printCopyTimes(ctx context.Context, store *alicloud.Store, line string, out io.Writer) error {
+	times, err := stemcell.LoadCopyTimes(ctx, store, line)
+	if err != nil {
+		return err
+	}
+	all := times.All()
+	if len(all) == 0 {
+		return fmt.Errorf("no copy times for %s in oss://%s/%s: no build of this line has copied an image yet", line, store.Bucket(), store.Key(stemcell.CopyTimesName(line)))
+	}
+	slices.SortStableFunc(all, func(a, b stemcell.CopyTime) int { return cmp.Compare(b.Seconds, a.Seconds) })
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "FROM\tTO\tTIME\tCOPIES\tLAST")
+	for _, c := range all {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", c.From, c.To, time.Duration(c.Seconds*float64(time.Second)).Round(time.Second), c.Copies, c.Updated.Format(time.RFC3339))
+	}
+	return w.Flush()
 }
 
 // stdoutLog prints the library's lines on stdout and its warnings through the logger.

@@ -132,6 +132,30 @@ func testStemcellCommand(t *testing.T, when spec.G, it spec.S) {
 		Expect(c.Keys(t, "pack/"+line+"/")).To(ConsistOf("pack/"+line+"/candidate/1.485.json", "pack/"+line+"/tarballs/1.485/light.tgz"))
 	})
 
+	it("copy-times prints what the builds measured, slowest first, and says when there is nothing", func() {
+		cloudFlags := []string{"--stemcell", line, "--region", c.Region, "--bucket", c.Bucket, "--prefix", "pack/",
+			"--oss-endpoint", c.URL, "--ecs-endpoint", c.URL}
+		_, stderr, code := cli("", append([]string{"stemcell", "copy-times"}, cloudFlags...)...)
+		Expect(code).To(Equal(1))
+		Expect(stderr).To(ContainSubstring("no copy times for " + line + " in oss://" + c.Bucket + "/pack/" + line + "/copy-times.json"))
+
+		times := stemcell.NewCopyTimes()
+		at := time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC)
+		times.Observe(c.Region, "cn-beijing", 95*time.Second, at)
+		times.Observe(c.Region, "eu-central-1", 12*time.Minute, at)
+		times.Observe("cn-beijing", "us-east-1", 9*time.Minute, at)
+		Expect(stemcell.SaveCopyTimes(ctx, store, line, times)).To(Succeed())
+
+		stdout, stderr, code := cli("", append([]string{"stemcell", "copy-times"}, cloudFlags...)...)
+		Expect(code).To(Equal(0), stderr)
+		Expect(strings.Split(strings.TrimSpace(stdout), "\n")).To(Equal([]string{
+			"FROM         TO            TIME   COPIES  LAST",
+			c.Region + "  eu-central-1  12m0s  1       2026-11-22T06:00:00Z",
+			"cn-beijing   us-east-1     9m0s   1       2026-11-22T06:00:00Z",
+			c.Region + "  cn-beijing    1m35s  1       2026-11-22T06:00:00Z",
+		}))
+	})
+
 	it("names what is missing", func() {
 		_, stderr, code := cli("", "stemcell", "prune", "--region", c.Region, "--bucket", c.Bucket)
 		Expect(code).To(Equal(1))
