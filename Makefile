@@ -39,9 +39,10 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-## test: everything a change must pass (what .ci/run runs)
+## test: everything a change must pass (what .ci/run runs), with the race detector: the
+## transfers and the builder are concurrent
 test: lint build tools
-	PATH="$(BIN):$$PATH" $(GO) test -count=1 ./...
+	PATH="$(BIN):$$PATH" CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 
 ## bench: the benchmarks behind docs/benchmarks.md
 bench: build tools

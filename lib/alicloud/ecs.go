@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"sync"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
@@ -21,10 +20,12 @@ type rpcClients struct {
 	byKey map[string]*rpcClient
 }
 
-// rpcClient is an SDK client and the lock its calls take: the SDK writes the client's fields on
-// every call, so one client serves one call at a time (fan-outs use a client per region).
+// rpcClient is an SDK client and the slot its calls take: the SDK writes the client's fields on
+// every call, so one client serves one call at a time (fan-outs use a client per region). The
+// slot is taken before a call starts and only while its try has time left, so a try that gave
+// up waiting never sends its request late.
 type rpcClient struct {
-	mu     sync.Mutex
+	slot   chan struct{}
 	client *sdk.Client
 }
 
@@ -58,21 +59,26 @@ func (s *Session) ecsCall(ctx context.Context, region, action string, params map
 		} else {
 			request.Scheme = "https"
 		}
-		return detached(ctx, func() error {
-			client.mu.Lock()
+		select {
+		case client.slot <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		body, err := detached(ctx, func() ([]byte, error) {
+			defer func() { <-client.slot }()
 			response, err := client.client.ProcessCommonRequest(request)
-			client.mu.Unlock()
 			if err != nil {
-				return err
+				return nil, err
 			}
-			if out == nil {
-				return nil
-			}
-			if err := json.Unmarshal(response.GetHttpContentBytes(), out); err != nil {
-				return fmt.Errorf("decoding the %s answer: %w", action, err)
-			}
-			return nil
+			return response.GetHttpContentBytes(), nil
 		})
+		if err != nil || out == nil {
+			return err
+		}
+		if err := json.Unmarshal(body, out); err != nil {
+			return fmt.Errorf("decoding the %s answer: %w", action, err)
+		}
+		return nil
 	})
 }
 
@@ -90,7 +96,7 @@ func (s *Session) rpcClient(region string, creds Credentials) (*rpcClient, error
 	if err != nil {
 		return nil, fmt.Errorf("creating the ECS client: %w", err)
 	}
-	s.rpc.byKey[key] = &rpcClient{client: c}
+	s.rpc.byKey[key] = &rpcClient{client: c, slot: make(chan struct{}, 1)}
 	return s.rpc.byKey[key], nil
 }
 

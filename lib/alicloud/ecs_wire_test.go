@@ -141,6 +141,62 @@ func testImages(t *testing.T, when spec.G, it spec.S) {
 		Expect(s.DeleteImage(ctx, testRegion, id)).To(Succeed(), "deleting what is gone is fine")
 	})
 
+	it("imports once when the answer to ImportImage is lost and the call is retried", func() {
+		c.sim.AddFault(sim.Fault{Service: "ecs", Action: "ImportImage", Nth: 1, Kind: sim.FaultLostAnswer})
+		id := importImage(t, c, s, "lost-import", map[string]string{"run": "lost"})
+		images, err := s.Images(ctx, testRegion, alicloud.ImageQuery{Name: "lost-import"})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(images).To(HaveLen(1))
+		Expect(images[0].ID).To(Equal(id))
+		Expect(c.calls("ecs", "ImportImage")).To(Equal(2), "the retry carried the same ClientToken")
+	})
+
+	it("returns the copy a lost CopyImage answer made, instead of failing on the duplicate name", func() {
+		source := importImage(t, c, s, "lost-copy", nil)
+		_, err := s.WaitImage(ctx, testRegion, source, alicloud.WaitOptions{FirstPoll: 100 * time.Millisecond})
+		Expect(err).NotTo(HaveOccurred())
+		c.sim.AddFault(sim.Fault{Service: "ecs", Action: "CopyImage", Nth: 1, Kind: sim.FaultLostAnswer})
+		tags := map[string]string{"source-image": source}
+		id, err := s.CopyImage(ctx, testRegion, source, "eu-central-1", "lost-copy", tags)
+		Expect(err).NotTo(HaveOccurred())
+		images, err := s.Images(ctx, "eu-central-1", alicloud.ImageQuery{Name: "lost-copy"})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(images).To(HaveLen(1))
+		Expect(images[0].ID).To(Equal(id))
+		Expect(c.log.String()).To(ContainSubstring("an earlier try made " + id))
+	})
+
+	it("never sends a CopyImage whose try gave up waiting for the region's client", func() {
+		source := importImage(t, c, s, "slow-region", nil)
+		_, err := s.WaitImage(ctx, testRegion, source, alicloud.WaitOptions{FirstPoll: 100 * time.Millisecond})
+		Expect(err).NotTo(HaveOccurred())
+		slow := c.session(c.source(), func(o *alicloud.Options) { o.CallTimeout = 300 * time.Millisecond })
+		// Two slow DescribeImages hold the region's client longer than a try may wait.
+		c.sim.AddFault(sim.Fault{Service: "ecs", Action: "DescribeImages", Count: 2, Kind: sim.FaultLatency, Latency: 700 * time.Millisecond})
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _ = slow.Images(ctx, testRegion, alicloud.ImageQuery{Name: "slow-region"})
+			}()
+		}
+		time.Sleep(50 * time.Millisecond)
+		id, err := slow.CopyImage(ctx, testRegion, source, "eu-central-1", "slow-copy", map[string]string{"source-image": source})
+		wg.Wait()
+		Expect(err).NotTo(HaveOccurred())
+		time.Sleep(time.Second) // anything sent late would have arrived by now
+		images, err := s.Images(ctx, "eu-central-1", alicloud.ImageQuery{Name: "slow-copy"})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(images).To(HaveLen(1))
+		Expect(images[0].ID).To(Equal(id))
+		for _, e := range c.sim.Journal() {
+			if e.Action == "CopyImage" {
+				Expect(e.ErrorCode).To(BeEmpty(), "no CopyImage was sent late into a duplicate name")
+			}
+		}
+	})
+
 	it("queues a sixth copy out of one source region", func() {
 		id := importImage(t, c, s, "fanout", nil)
 		_, err := s.WaitImage(ctx, testRegion, id, alicloud.WaitOptions{FirstPoll: 50 * time.Millisecond})

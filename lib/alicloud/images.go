@@ -2,6 +2,9 @@ package alicloud
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -178,6 +181,9 @@ func (s *Session) ImportImage(ctx context.Context, region string, r ImportReques
 		"DiskDeviceMapping.1.DiskImageSize": strconv.Itoa(r.DiskSizeGiB),
 	}
 	addTags(params, "Tag", r.Tags)
+	// One token for every try: a try that timed out or lost its answer may have imported
+	// already, and ECS answers a repeated token with that first image instead of a second one.
+	params["ClientToken"] = clientToken()
 	var answer struct {
 		ImageID string `json:"ImageId"`
 	}
@@ -195,10 +201,53 @@ func (s *Session) CopyImage(ctx context.Context, from, id, to, name string, tags
 	var answer struct {
 		ImageID string `json:"ImageId"`
 	}
-	if err := s.ecsCall(ctx, from, "CopyImage", params, &answer); err != nil {
+	err := s.ecsCall(ctx, from, "CopyImage", params, &answer)
+	if HasCode(err, "InvalidImageName.Duplicated") && retried(err) {
+		// CopyImage takes no ClientToken: an earlier try that timed out or lost its answer may
+		// have made the copy. It is ours when it has this name and every one of our tags.
+		if copyID, ok := s.findCopy(ctx, to, name, tags); ok {
+			s.opts.Log.Printf("copying image %s from %s to %s: an earlier try made %s", id, from, to, copyID)
+			return copyID, nil
+		}
+	}
+	if err != nil {
 		return "", fmt.Errorf("copying image %s from %s to %s: %w", id, from, to, err)
 	}
 	return answer.ImageID, nil
+}
+
+// findCopy looks in a region for the one image with exactly this name and all these tags.
+func (s *Session) findCopy(ctx context.Context, region, name string, tags map[string]string) (string, bool) {
+	if len(tags) == 0 {
+		return "", false
+	}
+	images, err := s.Images(ctx, region, ImageQuery{Name: name, Tags: tags})
+	if err != nil {
+		return "", false
+	}
+	var found []string
+	for _, img := range images {
+		if img.Name == name {
+			found = append(found, img.ID)
+		}
+	}
+	if len(found) != 1 {
+		return "", false
+	}
+	return found[0], true
+}
+
+// retried says whether a call's error came after more than one try.
+func retried(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Attempts > 1
+}
+
+// clientToken is a fresh idempotency token for an ECS creation (at most 64 ASCII characters).
+func clientToken() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return "concourse-pack-" + hex.EncodeToString(b)
 }
 
 // CancelCopy stops a copy in progress; the copy's image is removed by ECS.

@@ -57,15 +57,29 @@ func newTransport() *http.Transport {
 }
 
 // detached runs a call that cannot take a context (the RPC SDK's) and gives up waiting when ctx
-// ends; the SDK's own timeout ends the abandoned call soon after.
-func detached(ctx context.Context, call func() error) error {
-	done := make(chan error, 1)
-	go func() { done <- panics.Catch(call) }()
+// ends; the SDK's own timeout ends the abandoned call soon after. The call's result reaches the
+// caller only when it waited for it: an abandoned call's answer is dropped, never written into
+// anything a retry uses.
+func detached[T any](ctx context.Context, call func() (T, error)) (T, error) {
+	type result struct {
+		value T
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		r.err = panics.Catch(func() (err error) {
+			r.value, err = call()
+			return err
+		})
+		done <- r
+	}()
 	select {
-	case err := <-done:
-		return err
+	case r := <-done:
+		return r.value, r.err
 	case <-ctx.Done():
-		return ctx.Err()
+		var zero T
+		return zero, ctx.Err()
 	}
 }
 

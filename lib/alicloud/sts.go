@@ -26,31 +26,33 @@ func (s *Session) rpcConfig() *sdk.Config {
 	return sdk.NewConfig().WithAutoRetry(false).WithMaxRetryTime(0).WithTimeout(s.opts.CallTimeout)
 }
 
-// assumeRole calls STS AssumeRole with base credentials.
+// assumeRole calls STS AssumeRole with base credentials. Each try gets its own client and
+// request: the SDK writes both while it sends, and a try that timed out may still be sending.
 func (s *Session) assumeRole(ctx context.Context, base Credentials, arn string) (Credentials, error) {
-	client, err := sts.NewClientWithOptions(s.cloud.Region, s.rpcConfig(), rpcCredential(base))
-	if err != nil {
-		return Credentials{}, fmt.Errorf("creating the STS client: %w", err)
-	}
-	request := sts.CreateAssumeRoleRequest()
-	request.RoleArn = arn
-	request.RoleSessionName = "concourse-pack"
-	request.DurationSeconds = requests.NewInteger(int(s.opts.AssumeRoleDuration.Seconds()))
-	if s.cloud.STSEndpoint != "" {
-		ep, err := parseEndpoint(s.cloud.STSEndpoint, s.cloud.Region)
-		if err != nil {
-			return Credentials{}, err
-		}
-		request.Domain, request.Scheme = ep.host, ep.scheme
-	} else {
-		request.Scheme = "https"
-	}
 	var response *sts.AssumeRoleResponse
-	err = s.call(ctx, "sts", "AssumeRole", func(ctx context.Context) error {
-		return detached(ctx, func() (err error) {
-			response, err = client.AssumeRole(request)
-			return err
-		})
+	err := s.call(ctx, "sts", "AssumeRole", func(ctx context.Context) error {
+		client, err := sts.NewClientWithOptions(s.cloud.Region, s.rpcConfig(), rpcCredential(base))
+		if err != nil {
+			return fmt.Errorf("creating the STS client: %w", err)
+		}
+		request := sts.CreateAssumeRoleRequest()
+		request.RoleArn = arn
+		request.RoleSessionName = "concourse-pack"
+		request.DurationSeconds = requests.NewInteger(int(s.opts.AssumeRoleDuration.Seconds()))
+		if s.cloud.STSEndpoint != "" {
+			ep, err := parseEndpoint(s.cloud.STSEndpoint, s.cloud.Region)
+			if err != nil {
+				return err
+			}
+			request.Domain, request.Scheme = ep.host, ep.scheme
+		} else {
+			request.Scheme = "https"
+		}
+		answer, err := detached(ctx, func() (*sts.AssumeRoleResponse, error) { return client.AssumeRole(request) })
+		if err == nil {
+			response = answer
+		}
+		return err
 	})
 	if err != nil {
 		return Credentials{}, err

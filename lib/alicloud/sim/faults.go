@@ -29,6 +29,9 @@ const (
 	// FaultHang never answers: it waits until the client gives up, the server closes, or Latency
 	// (when set) has passed, then drops the connection.
 	FaultHang FaultKind = "hang"
+	// FaultLostAnswer serves the request (its effect happens) and then closes the connection
+	// instead of answering, as when a response is lost on the way back. ECS and STS only.
+	FaultLostAnswer FaultKind = "lost-answer"
 )
 
 // Fault describes a failure to inject into matching requests. A request is matched by the first
@@ -131,8 +134,12 @@ func (f Fault) validate() error {
 	}
 	switch f.Kind {
 	case FaultThrottling, FaultInternalError, FaultServiceUnavailable, FaultLatency, FaultReset, FaultHang:
+	case FaultLostAnswer:
+		if f.Service != serviceECS && f.Service != serviceSTS {
+			return fmt.Errorf("a lost-answer fault is for service ecs or sts, not %q", f.Service)
+		}
 	default:
-		return fmt.Errorf("fault kind %q: want throttling, internal-error, service-unavailable, latency, reset or hang", f.Kind)
+		return fmt.Errorf("fault kind %q: want throttling, internal-error, service-unavailable, latency, reset, hang or lost-answer", f.Kind)
 	}
 	if f.Nth < 0 || f.Count < 0 || f.Duration < 0 || f.Latency < 0 {
 		return fmt.Errorf("fault nth, count, duration and latency must not be negative")
@@ -299,6 +306,9 @@ func (s *Server) inject(w http.ResponseWriter, r *http.Request, service, action 
 	case FaultReset:
 		resetConnection(w)
 		return true
+	case FaultLostAnswer:
+		c.lostAnswer = true
+		return false
 	case FaultHang:
 		var timeout <-chan time.Time
 		if f.Latency > 0 {

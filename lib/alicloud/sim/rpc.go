@@ -124,6 +124,10 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 		fail(&rpcError{http.StatusInternalServerError, "InternalError", "encoding the response: " + err.Error()})
 		return
 	}
+	if c.lostAnswer {
+		resetConnection(w)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	w.Header().Set("x-acs-request-id", c.requestID)
 	w.WriteHeader(http.StatusOK)

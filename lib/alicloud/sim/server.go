@@ -274,6 +274,7 @@ type call struct {
 	errCode                 string
 	requestID               string
 	faultID                 string
+	lostAnswer              bool // served, then the connection is dropped instead of the answer
 }
 
 type callKey struct{}
