@@ -60,6 +60,9 @@ type BuildRequest struct {
 	Stage           string       // tag value: "candidate" or "published"
 	// Wait tunes the polling of imports and copies (OnPoll is Build's own); zero: the defaults.
 	Wait alicloud.WaitOptions
+	// Stemcell, when set, is the line the heavy stemcell must be (its stemcell.MF name): the
+	// resource keeps records under it and prunes images by it.
+	Stemcell string
 	// CopyTimes orders the copies by what earlier builds measured, and Build adds what it
 	// measures (each successful copy, from CopyImage to Available); nil: request order.
 	CopyTimes *CopyTimes
@@ -143,8 +146,12 @@ func Build(ctx context.Context, s *alicloud.Session, req BuildRequest) (result *
 	}
 	m := heavy.Manifest
 	name, version := m.Name(), m.Version()
-	if named && (name != fileName || version != fileVersion) {
+	// bosh.io names a stemcell bosh-…-go_agent and its file bosh-stemcell-V-…-go_agent.tgz.
+	if named && (strings.TrimSuffix(name, "-go_agent") != fileName || version != fileVersion) {
 		return nil, fmt.Errorf("the heavy stemcell %s holds %s/%s according to its stemcell.MF", req.HeavyName, name, version)
+	}
+	if req.Stemcell != "" && name != req.Stemcell {
+		return nil, fmt.Errorf("the heavy stemcell %s is %s according to its stemcell.MF, not %s: its images would be tagged for another line than its records", req.HeavyName, name, req.Stemcell)
 	}
 
 	b := &builder{
@@ -475,7 +482,14 @@ func (b *builder) importImage(ctx context.Context, key string, heavy *Heavy) err
 	}
 	disk := max((cp.Disk+1023)/1024, MinImageDiskGiB)
 	base := b.req.BaseRegion
-	id, err := b.s.ImportImage(ctx, base, alicloud.ImportRequest{
+	// Not cancelled with ctx, like CopyImage: an import ECS accepted must come back with its id,
+	// so that it is tracked and cleaned up.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	id, err := b.s.ImportImage(callCtx, base, alicloud.ImportRequest{
 		Name:         b.imageName,
 		Description:  fmt.Sprintf("BOSH stemcell %s/%s", b.tags[TagStemcell], b.tags[TagStemcellVersion]),
 		Bucket:       b.req.ImageBucket,

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -167,14 +168,24 @@ func (t *CopyTimes) UnmarshalJSON(data []byte) error {
 // times.
 func CopyTimesName(stemcell string) string { return stemcell + "/copy-times.json" }
 
-// LoadCopyTimes reads a stemcell line's copy times; a missing object is an empty CopyTimes.
+// ErrCopyTimesUnreadable says a copy-times object exists but is not what SaveCopyTimes writes.
+var ErrCopyTimesUnreadable = errors.New("unreadable copy times")
+
+// LoadCopyTimes reads a stemcell line's copy times; a missing object is an empty CopyTimes. On
+// error it still returns an empty CopyTimes, and the error wraps ErrCopyTimesUnreadable when the
+// object was read but could not be understood.
 func LoadCopyTimes(ctx context.Context, store *alicloud.Store, stemcell string) (*CopyTimes, error) {
-	t := NewCopyTimes()
-	if _, err := store.GetJSON(ctx, CopyTimesName(stemcell), t); err != nil {
-		if alicloud.IsNotFound(err) {
-			return NewCopyTimes(), nil
-		}
+	name := CopyTimesName(stemcell)
+	body, _, err := store.Get(ctx, name)
+	if alicloud.IsNotFound(err) {
+		return NewCopyTimes(), nil
+	}
+	if err != nil {
 		return NewCopyTimes(), err
+	}
+	t := NewCopyTimes()
+	if err := json.Unmarshal(body, t); err != nil {
+		return NewCopyTimes(), fmt.Errorf("%w in oss://%s/%s: %v", ErrCopyTimesUnreadable, store.Bucket(), store.Key(name), err)
 	}
 	return t, nil
 }

@@ -3,6 +3,7 @@ package stemcell_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -131,6 +132,7 @@ func testCopyTimes(t *testing.T, when spec.G, it spec.S) {
 			Expect(err).NotTo(HaveOccurred())
 			times, err := stemcell.LoadCopyTimes(ctx, store, "bosh-alicloud-kvm-ubuntu-noble")
 			Expect(err).To(MatchError(ContainSubstring("bosh-alicloud-kvm-ubuntu-noble/copy-times.json")))
+			Expect(errors.Is(err, stemcell.ErrCopyTimesUnreadable)).To(BeTrue())
 			Expect(times.Len()).To(Equal(0))
 		})
 	})

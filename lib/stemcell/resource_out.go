@@ -58,14 +58,16 @@ func build(ctx context.Context, env concourse.Env, s *alicloud.Session, store *a
 	}
 	defer heavy.Close()
 	stage := source.channel()
-	times, err := LoadCopyTimes(ctx, store, source.Stemcell)
-	if err != nil {
-		env.Log.Warnf("%v; the copies go in the order of the regions", err)
+	times, loadErr := LoadCopyTimes(ctx, store, source.Stemcell)
+	if loadErr != nil {
+		env.Log.Warnf("%v; the copies go in the order of the regions", loadErr)
 	}
 	result, err := Build(ctx, s, BuildRequest{Heavy: heavy, HeavyName: filepath.Base(heavyPath), BaseRegion: base, ImageBucket: bucket,
 		Regions: regions, Concurrency: params.Concurrency, CopiesPerSource: params.CopiesPerSource, Log: env.Log, Stage: stage,
-		CopyTimes: times})
-	if times.Changed() {
+		Stemcell: source.Stemcell, CopyTimes: times})
+	// Saved unless they could not be read for a passing reason (an unreadable file is replaced):
+	// a throttled read must not wipe every earlier measurement.
+	if times.Changed() && (loadErr == nil || errors.Is(loadErr, ErrCopyTimesUnreadable)) {
 		// Failed builds measure too; the figures only order the next build's copies.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		if serr := SaveCopyTimes(sctx, store, source.Stemcell, times); serr != nil {

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse/conformance"
@@ -161,6 +163,54 @@ func TestLightStemcellResource(t *testing.T) {
 			_, stderr, code = run("out", map[string]any{"source": source("candidate"), "params": params}, build)
 			Expect(code).To(Equal(0), "%s", stderr)
 			Expect(stderr).To(ContainSubstring("ordering 2 copies by 2 copy times measured earlier"), "the rewritten copy times are read")
+		})
+
+		it("builds a bosh.io-named -go_agent stemcell, and refuses one of another line than source.stemcell", func() {
+			agent := t.TempDir()
+			written, err := stemcell.WriteExampleHeavyFile(agent, line+"-go_agent", "1.484", bytes.Repeat([]byte("root disk "), 4096))
+			Expect(err).NotTo(HaveOccurred())
+			// As bosh.io names it: bosh-stemcell-1.484-alicloud-kvm-ubuntu-noble-go_agent.tgz.
+			Expect(os.Rename(written, filepath.Join(agent, stemcell.ExampleHeavyName(line, "1.484")))).To(Succeed())
+			params := map[string]any{"heavy_stemcell": "*.tgz", "regions": []string{"cn-hangzhou", "cn-beijing"}}
+			_, stderr, code := run("out", map[string]any{"source": source("candidate"), "params": params}, agent)
+			Expect(code).To(Equal(1))
+			Expect(stderr).To(ContainSubstring("is " + line + "-go_agent according to its stemcell.MF, not " + line))
+			Expect(cloud.Keys(t, "")).To(BeEmpty(), "nothing published, the raw image deleted")
+			Expect(copies(cloud)).To(Equal(0))
+
+			agentSource := source("candidate")
+			agentSource["stemcell"] = line + "-go_agent"
+			out, stderr, code := run("out", map[string]any{"source": agentSource, "params": params}, agent)
+			Expect(code).To(Equal(0), "%s", stderr)
+			Expect(out).To(ContainSubstring(`"version":{"version":"1.484"}`))
+		})
+
+		it("keeps the measured copy times when they could not be read for a passing reason", func() {
+			params := map[string]any{"heavy_stemcell": "*1.484*.tgz", "regions": []string{"cn-hangzhou", "cn-beijing", "eu-central-1"}}
+			_, stderr, code := run("out", map[string]any{"source": source("candidate"), "params": params}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+
+			// Every try of the next out's first read (the copy times) is throttled.
+			cloud.Sim.AddFault(sim.Fault{Service: "oss", Action: "GetObject", Count: 6, Kind: sim.FaultThrottling})
+			_, err := stemcell.WriteExampleHeavyFile(build, line, "1.485", bytes.Repeat([]byte("root disk 2 "), 4096))
+			Expect(err).NotTo(HaveOccurred())
+			params = map[string]any{"heavy_stemcell": "*1.485*.tgz", "regions": []string{"cn-hangzhou", "us-east-1"}}
+			_, stderr, code = run("out", map[string]any{"source": source("candidate"), "params": params}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			Expect(stderr).To(ContainSubstring("the copies go in the order of the regions"))
+
+			s, err := alicloud.NewSession(alicloud.Cloud{AccessKeyID: cloud.KeyID, AccessKeySecret: cloud.Secret,
+				Region: cloud.Region, Bucket: cloud.Bucket, OSSEndpoint: cloud.URL, ECSEndpoint: cloud.URL}, alicloud.Options{})
+			Expect(err).NotTo(HaveOccurred())
+			store, err := s.Store()
+			Expect(err).NotTo(HaveOccurred())
+			times, err := stemcell.LoadCopyTimes(context.Background(), store, line)
+			Expect(err).NotTo(HaveOccurred())
+			var to []string
+			for _, c := range times.All() {
+				to = append(to, c.To)
+			}
+			Expect(to).To(ConsistOf("cn-beijing", "eu-central-1"), "the first build's figures, not overwritten by a build that could not read them")
 		})
 
 		it("refuses a typo and an unknown region, publishing nothing", func() {
