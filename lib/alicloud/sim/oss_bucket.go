@@ -116,12 +116,9 @@ func (s *Server) putBucket(o *ossReq) *ossError {
 func (s *Server) deleteBucket(o *ossReq) *ossError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b, e := s.lookupBucket(o)
+	b, e := s.ownedBucket(o)
 	if e != nil {
 		return e
-	}
-	if !isOwner(o.auth, b) {
-		return errDenied(o.auth)
 	}
 	busy := len(b.objects) > 0
 	for _, u := range s.uploads {
@@ -173,10 +170,7 @@ type xmlBucketInfo struct {
 
 func (s *Server) getBucketInfo(o *ossReq) *ossError {
 	s.mu.Lock()
-	b, e := s.lookupBucket(o)
-	if e == nil && !isOwner(o.auth, b) {
-		e = errDenied(o.auth)
-	}
+	b, e := s.ownedBucket(o)
 	var info xmlBucketInfo
 	if e == nil {
 		info = xmlBucketInfo{
@@ -201,10 +195,7 @@ type locationConstraint struct {
 
 func (s *Server) getBucketLocation(o *ossReq) *ossError {
 	s.mu.Lock()
-	b, e := s.lookupBucket(o)
-	if e == nil && !isOwner(o.auth, b) {
-		e = errDenied(o.auth)
-	}
+	b, e := s.ownedBucket(o)
 	var region string
 	if e == nil {
 		region = b.region
@@ -224,10 +215,7 @@ type accessControlPolicy struct {
 
 func (s *Server) getBucketACL(o *ossReq) *ossError {
 	s.mu.Lock()
-	b, e := s.lookupBucket(o)
-	if e == nil && !isOwner(o.auth, b) {
-		e = errDenied(o.auth)
-	}
+	b, e := s.ownedBucket(o)
 	var res accessControlPolicy
 	if e == nil {
 		res = accessControlPolicy{Owner: ownerOf(b.owner), Grant: b.acl}
@@ -246,12 +234,9 @@ func (s *Server) putBucketACL(o *ossReq) *ossError {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b, e := s.lookupBucket(o)
+	b, e := s.ownedBucket(o)
 	if e != nil {
 		return e
-	}
-	if !isOwner(o.auth, b) {
-		return errDenied(o.auth)
 	}
 	b.acl = acl
 	return o.writeEmpty(s, http.StatusOK)

@@ -473,10 +473,7 @@ func (s *Server) listMultipartUploads(o *ossReq) *ossError {
 		res.EncodingType = "url"
 	}
 	s.mu.Lock()
-	b, e := s.lookupBucket(o)
-	if e == nil && !isOwner(o.auth, b) {
-		e = errDenied(o.auth)
-	}
+	_, e = s.ownedBucket(o)
 	if e == nil {
 		for _, u := range s.sortedUploads(o.bucket) {
 			if !strings.HasPrefix(u.key, prefix) || u.key < keyMarker ||

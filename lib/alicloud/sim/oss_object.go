@@ -500,12 +500,9 @@ func (s *Server) putObjectACL(o *ossReq) *ossError {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b, e := s.lookupBucket(o)
+	b, e := s.ownedBucket(o)
 	if e != nil {
 		return e
-	}
-	if !isOwner(o.auth, b) {
-		return errDenied(o.auth)
 	}
 	obj := b.objects[o.key]
 	if obj == nil {
@@ -520,11 +517,8 @@ func (s *Server) putObjectACL(o *ossReq) *ossError {
 
 func (s *Server) getObjectACL(o *ossReq) *ossError {
 	s.mu.Lock()
-	b, e := s.lookupBucket(o)
+	b, e := s.ownedBucket(o)
 	var res accessControlPolicy
-	if e == nil && !isOwner(o.auth, b) {
-		e = errDenied(o.auth)
-	}
 	if e == nil {
 		if obj := b.objects[o.key]; obj == nil {
 			e = errNoSuchKey(o.key)

@@ -362,3 +362,15 @@ func (s *Server) lookupBucket(o *ossReq) (*bucket, *ossError) {
 	o.c.region = b.region
 	return b, nil
 }
+
+// ownedBucket is lookupBucket for operations only the bucket's owner may do.
+func (s *Server) ownedBucket(o *ossReq) (*bucket, *ossError) {
+	b, e := s.lookupBucket(o)
+	if e != nil {
+		return nil, e
+	}
+	if !isOwner(o.auth, b) {
+		return nil, errDenied(o.auth)
+	}
+	return b, nil
+}
