@@ -135,7 +135,7 @@ func printCopyTimes(ctx context.Context, store *alicloud.Store, line string, out
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "FROM\tTO\tTIME\tCOPIES\tLAST")
 	for _, c := range all {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", c.From, c.To, time.Duration(c.Seconds*float64(time.Second)).Round(time.Second), c.Copies, c.Updated.Format(time.RFC3339))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", c.From, c.To, c.Duration().Round(time.Second), c.Copies, c.Updated.Format(time.RFC3339))
 	}
 	return w.Flush()
 }

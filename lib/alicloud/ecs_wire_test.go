@@ -166,6 +166,25 @@ func testImages(t *testing.T, when spec.G, it spec.S) {
 		Expect(c.log.String()).To(ContainSubstring("an earlier try made " + id))
 	})
 
+	it("returns a copy whose CopyImage was sent even when the context ends meanwhile, and sends none once it has ended", func() {
+		source := importImage(t, c, s, "ctx-copy", nil)
+		_, err := s.WaitImage(ctx, testRegion, source, alicloud.WaitOptions{FirstPoll: 100 * time.Millisecond})
+		Expect(err).NotTo(HaveOccurred())
+
+		c.sim.AddFault(sim.Fault{Service: "ecs", Action: "CopyImage", Nth: 1, Kind: sim.FaultLatency, Latency: 400 * time.Millisecond})
+		short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		id, err := s.CopyImage(short, testRegion, source, "eu-central-1", "ctx-copy", nil)
+		Expect(err).NotTo(HaveOccurred(), "the id of a copy ECS accepted comes back")
+		Expect(id).To(HavePrefix("m-"))
+
+		ended, cancelNow := context.WithCancel(ctx)
+		cancelNow()
+		_, err = s.CopyImage(ended, testRegion, source, "eu-west-1", "ctx-copy", nil)
+		Expect(err).To(MatchError(context.Canceled))
+		Expect(c.calls("ecs", "CopyImage")).To(Equal(1))
+	})
+
 	it("never sends a CopyImage whose try gave up waiting for the region's client", func() {
 		source := importImage(t, c, s, "slow-region", nil)
 		_, err := s.WaitImage(ctx, testRegion, source, alicloud.WaitOptions{FirstPoll: 100 * time.Millisecond})

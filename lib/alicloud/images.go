@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Image is an ECS custom image as DescribeImages reports it.
@@ -167,8 +168,28 @@ type ImportRequest struct {
 	Tags         map[string]string
 }
 
-// ImportImage starts importing a disk image and returns the new image's id.
+// creationTimeout bounds a call that creates an image, which ctx does not cancel.
+const creationTimeout = 2 * time.Minute
+
+// creation is the context of a call that creates an image: it is not started once ctx has
+// ended, and once started it is not cancelled with ctx (only bounded by creationTimeout), because
+// an image ECS accepted must come back with its id, for the caller to track and clean up.
+func creation(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), creationTimeout)
+	return callCtx, cancel, nil
+}
+
+// ImportImage starts importing a disk image and returns the new image's id. Once started, the
+// call is not cancelled with ctx (see creation).
 func (s *Session) ImportImage(ctx context.Context, region string, r ImportRequest) (string, error) {
+	ctx, cancel, err := creation(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer cancel()
 	params := map[string]string{
 		"ImageName":                         r.Name,
 		"Description":                       r.Description,
@@ -194,14 +215,19 @@ func (s *Session) ImportImage(ctx context.Context, region string, r ImportReques
 }
 
 // CopyImage starts copying an Available image to another region (with tags) and returns the
-// copy's id there.
+// copy's id there. Once started, the call is not cancelled with ctx (see creation).
 func (s *Session) CopyImage(ctx context.Context, from, id, to, name string, tags map[string]string) (string, error) {
+	ctx, cancel, err := creation(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer cancel()
 	params := map[string]string{"ImageId": id, "DestinationRegionId": to, "DestinationImageName": name}
 	addTags(params, "Tag", tags)
 	var answer struct {
 		ImageID string `json:"ImageId"`
 	}
-	err := s.ecsCall(ctx, from, "CopyImage", params, &answer)
+	err = s.ecsCall(ctx, from, "CopyImage", params, &answer)
 	if HasCode(err, "InvalidImageName.Duplicated") && retried(err) {
 		// CopyImage takes no ClientToken: an earlier try that timed out or lost its answer may
 		// have made the copy. It is ours when it has this name and every one of our tags.

@@ -482,14 +482,7 @@ func (b *builder) importImage(ctx context.Context, key string, heavy *Heavy) err
 	}
 	disk := max((cp.Disk+1023)/1024, MinImageDiskGiB)
 	base := b.req.BaseRegion
-	// Not cancelled with ctx, like CopyImage: an import ECS accepted must come back with its id,
-	// so that it is tracked and cleaned up.
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-	defer cancel()
-	id, err := b.s.ImportImage(callCtx, base, alicloud.ImportRequest{
+	id, err := b.s.ImportImage(ctx, base, alicloud.ImportRequest{
 		Name:         b.imageName,
 		Description:  fmt.Sprintf("BOSH stemcell %s/%s", b.tags[TagStemcell], b.tags[TagStemcellVersion]),
 		Bucket:       b.req.ImageBucket,
@@ -654,16 +647,14 @@ func (b *builder) fanOut(ctx context.Context, regions []string, adopted map[stri
 	return failed
 }
 
-// copyImage copies the image id of region from to region to and waits for it. The CopyImage
-// call itself is not cancelled with ctx, so that every copy started is known and can be
-// cancelled.
+// copyImage copies the image id of region from to region to and waits for it. A CopyImage
+// that was sent returns its copy even when ctx ends meanwhile, so every copy started is tracked
+// and can be cancelled.
 func (b *builder) copyImage(ctx context.Context, from, id, to string) copyDone {
 	d := copyDone{region: to, from: from}
 	start := time.Now()
-	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	tags := b.tagsFrom(id)
-	copyID, err := b.s.CopyImage(callCtx, from, id, to, b.imageName, tags)
-	cancel()
+	copyID, err := b.s.CopyImage(ctx, from, id, to, b.imageName, tags)
 	if err != nil {
 		d.err = err
 		return d

@@ -35,6 +35,9 @@ type CopyTime struct {
 	Updated time.Time `json:"updated"`
 }
 
+// Duration is the smoothed copy time.
+func (c CopyTime) Duration() time.Duration { return time.Duration(c.Seconds * float64(time.Second)) }
+
 type copyPair struct{ from, to string }
 
 // copyTimesFile is the stored form of CopyTimes.
@@ -91,7 +94,7 @@ func (t *CopyTimes) Expect(from, to string) (time.Duration, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if c, ok := t.copies[copyPair{from, to}]; ok {
-		return seconds(c.Seconds), true
+		return c.Duration(), true
 	}
 	sum, n := 0.0, 0
 	for k, c := range t.copies {
@@ -103,7 +106,7 @@ func (t *CopyTimes) Expect(from, to string) (time.Duration, bool) {
 	if n == 0 {
 		return 0, false
 	}
-	return seconds(sum / float64(n)), true
+	return CopyTime{Seconds: sum / float64(n)}.Duration(), true
 }
 
 // All lists every measured pair, sorted by source then destination.
@@ -132,8 +135,6 @@ func (t *CopyTimes) Len() int {
 	defer t.mu.Unlock()
 	return len(t.copies)
 }
-
-func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // MarshalJSON writes the pairs sorted, with a comment saying what the file is.
 func (t *CopyTimes) MarshalJSON() ([]byte, error) {
