@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
+	"github.com/bosh-alicloud/concourse-pack/lib/problems"
 )
 
 // Cloud is the block every resource's source embeds: who we are, where the bucket lives, and
@@ -33,42 +33,42 @@ var (
 
 // Validate lists every problem with the block at once.
 func (c Cloud) Validate() error {
-	var problems concourse.Problems
+	var found problems.List
 	switch {
 	case c.RAMRole != "" && (c.AccessKeyID != "" || c.AccessKeySecret != ""):
-		problems.Add("ram_role", "use either ram_role or access_key_id/access_key_secret, not both")
+		found.Add("ram_role", "use either ram_role or access_key_id/access_key_secret, not both")
 	case c.RAMRole == "" && c.AccessKeyID == "" && c.AccessKeySecret == "":
-		problems.Add("access_key_id", "missing: give access_key_id and access_key_secret, or ram_role to use the worker's ECS RAM role")
+		found.Add("access_key_id", "missing: give access_key_id and access_key_secret, or ram_role to use the worker's ECS RAM role")
 	case c.RAMRole == "" && c.AccessKeyID == "":
-		problems.Add("access_key_id", "missing: access_key_secret is set without it")
+		found.Add("access_key_id", "missing: access_key_secret is set without it")
 	case c.RAMRole == "" && c.AccessKeySecret == "":
-		problems.Add("access_key_secret", "missing: access_key_id is set without it")
+		found.Add("access_key_secret", "missing: access_key_id is set without it")
 	}
 	if c.SecurityToken != "" && c.RAMRole != "" {
-		problems.Add("security_token", "goes with access keys from STS, not with ram_role")
+		found.Add("security_token", "goes with access keys from STS, not with ram_role")
 	}
 	if c.Region != "" && !regionPattern.MatchString(c.Region) {
-		problems.Add("region", "expected a region id such as cn-hangzhou, got %q", c.Region)
+		found.Add("region", "expected a region id such as cn-hangzhou, got %q", c.Region)
 	}
 	if c.Bucket != "" && (!bucketPattern.MatchString(c.Bucket) || strings.Contains(c.Bucket, "--")) {
-		problems.Add("bucket", "expected an OSS bucket name (3-63 lowercase letters, digits and single hyphens, no hyphen at either end), got %q", c.Bucket)
+		found.Add("bucket", "expected an OSS bucket name (3-63 lowercase letters, digits and single hyphens, no hyphen at either end), got %q", c.Bucket)
 	}
 	if strings.HasPrefix(c.Prefix, "/") {
-		problems.Add("prefix", "must not start with /, got %q", c.Prefix)
+		found.Add("prefix", "must not start with /, got %q", c.Prefix)
 	}
 	if c.AssumeRoleARN != "" && !strings.HasPrefix(c.AssumeRoleARN, "acs:ram::") {
-		problems.Add("assume_role_arn", "expected a RAM role ARN such as acs:ram::123456789:role/ci, got %q", c.AssumeRoleARN)
+		found.Add("assume_role_arn", "expected a RAM role ARN such as acs:ram::123456789:role/ci, got %q", c.AssumeRoleARN)
 	}
 	for _, e := range []struct{ key, value string }{
 		{"ecs_endpoint", c.ECSEndpoint}, {"oss_endpoint", c.OSSEndpoint}, {"sts_endpoint", c.STSEndpoint},
 	} {
 		if e.value != "" {
 			if _, err := parseEndpoint(e.value, "cn-hangzhou"); err != nil {
-				problems.Add(e.key, "%s", err)
+				found.Add(e.key, "%s", err)
 			}
 		}
 	}
-	return problems.Err()
+	return found.Err()
 }
 
 // Log is where the package reports progress and retries: the resource's redacting logger.

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/problems"
 )
 
 // Validator is implemented by Source and Params types that check values beyond their shape.
@@ -24,7 +26,8 @@ type Validator interface {
 // author could not have meant: unknown keys (named by path, with a suggestion), values of the
 // wrong type, and missing fields tagged `required:"true"` — all listed in one error. A null or
 // absent raw counts as an empty object. Keys match json tags exactly (no case folding). After
-// decoding, a Validator's problems are added under the same path.
+// decoding, the problems of every Validator in the value are added under their paths: the
+// value's own, and those of the blocks it holds (see validate).
 func DecodeStrict(path string, raw json.RawMessage, into any) error {
 	rv := reflect.ValueOf(into)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
@@ -49,18 +52,64 @@ func DecodeStrict(path string, raw json.RawMessage, into any) error {
 		// checkShape accepts everything json can decode; this is a safety net, not a path.
 		return Problems{{Path: path, Message: err.Error()}}
 	}
-	if v, ok := into.(Validator); ok {
-		if err := v.Validate(); err != nil {
-			var ps Problems
-			if errors.As(err, &ps) {
-				ps = ps.under(path)
-			} else {
-				ps = Problems{{Path: path, Message: err.Error()}}
+	problems = append(problems, notAlreadyReported(validate(path, rv.Elem()), problems)...)
+	return problems.Err()
+}
+
+// validate collects the problems of every Validator in v, however deep: each struct field whose
+// type has its own Validate reports at its key, an embedded block at the path of the struct that
+// embeds it, a list's items at their index, and v itself last. So a Source that embeds the cloud block never merges the block's
+// problems by hand, and a Validate promoted from an embedded block reports once, not twice.
+func validate(path string, v reflect.Value) Problems {
+	var found Problems
+	seen := map[Problem]bool{}
+	var walk func(path string, v reflect.Value)
+	walk = func(path string, v reflect.Value) {
+		if v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return
 			}
-			problems = append(problems, notAlreadyReported(ps, problems)...)
+			v = v.Elem()
+		}
+		if v.Kind() == reflect.Slice || v.Kind() == reflect.Array {
+			for i := 0; i < v.Len(); i++ {
+				walk(fmt.Sprintf("%s[%d]", path, i), v.Index(i))
+			}
+			return
+		}
+		if v.Kind() == reflect.Struct {
+			t := v.Type()
+			for i := 0; i < t.NumField(); i++ {
+				f := t.Field(i)
+				name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+				switch {
+				case name == "-" || !f.IsExported() && !f.Anonymous:
+				case f.Anonymous && name == "":
+					walk(path, v.Field(i))
+				default:
+					if name == "" {
+						name = f.Name
+					}
+					walk(joinPath(path, name), v.Field(i))
+				}
+			}
+		}
+		if !v.CanAddr() {
+			return
+		}
+		validator, ok := v.Addr().Interface().(Validator)
+		if !ok {
+			return
+		}
+		for _, p := range problems.From(path, validator.Validate()) {
+			if !seen[p] {
+				seen[p] = true
+				found = append(found, p)
+			}
 		}
 	}
-	return problems.Err()
+	walk(path, v)
+	return found
 }
 
 // notAlreadyReported drops validation problems at paths the shape check already named.

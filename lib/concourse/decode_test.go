@@ -2,6 +2,7 @@ package concourse_test
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
@@ -92,4 +93,81 @@ func testDecode(t *testing.T, context spec.G, it spec.S) {
 			Expect(err).To(MatchError(HavePrefix("source: not valid JSON")))
 		})
 	})
+}
+
+// Block, Endpoint and Outer have their own Validate: the kit finds them however they are held.
+type Block struct {
+	Region string `json:"region"`
+}
+
+func (b Block) Validate() error {
+	var p concourse.Problems
+	if b.Region == "mars" {
+		p.Add("region", "no such region")
+	}
+	return p.Err()
+}
+
+type Endpoint struct {
+	URL string `json:"url"`
+}
+
+func (e *Endpoint) Validate() error {
+	var p concourse.Problems
+	if e.URL == "" {
+		p.Add("url", "missing")
+	}
+	return p.Err()
+}
+
+// Promoted has Block's Validate only, promoted through the embedding.
+type Promoted struct {
+	Block
+	Name string `json:"name"`
+}
+
+type Outer struct {
+	Block
+	Primary  Endpoint   `json:"primary"`
+	Backups  []Endpoint `json:"backups"`
+	Optional *Endpoint  `json:"optional"`
+	Name     string     `json:"name"`
+}
+
+func (o Outer) Validate() error {
+	var p concourse.Problems
+	if o.Name == "" {
+		p.Add("name", "missing")
+	}
+	return p.Err()
+}
+
+func TestDecodeValidators(t *testing.T) {
+	spec.Run(t, "DecodeStrict validators", func(t *testing.T, context spec.G, it spec.S) {
+		var Expect = NewWithT(t).Expect
+
+		it("reports embedded blocks at the embedding path, named blocks and list items at their keys, the value's own last", func() {
+			var o Outer
+			err := concourse.DecodeStrict("source", json.RawMessage(`{"region":"mars","primary":{},"backups":[{"url":"x"},{}]}`), &o)
+			var problems concourse.Problems
+			Expect(errors.As(err, &problems)).To(BeTrue())
+			Expect(problems).To(Equal(concourse.Problems{
+				{Path: "source.region", Message: "no such region"},
+				{Path: "source.primary.url", Message: "missing"},
+				{Path: "source.backups[1].url", Message: "missing"},
+				{Path: "source.name", Message: "missing"},
+			}))
+		})
+
+		it("reports a Validate promoted from an embedded block once", func() {
+			var p Promoted
+			err := concourse.DecodeStrict("source", json.RawMessage(`{"region":"mars"}`), &p)
+			Expect(err).To(MatchError("source.region: no such region"))
+		})
+
+		it("skips an absent optional block", func() {
+			var o Outer
+			Expect(concourse.DecodeStrict("source", json.RawMessage(`{"primary":{"url":"u"},"name":"n"}`), &o)).To(Succeed())
+		})
+	}, spec.Report(report.Terminal{}))
 }

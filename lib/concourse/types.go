@@ -102,6 +102,24 @@ func EncodeVersion(from any) Version {
 	return out
 }
 
+// Get returns the value of key in the version; "" when v is nil (the first check) or lacks it.
+func (v *Version) Get(key string) string {
+	if v == nil {
+		return ""
+	}
+	return (*v)[key]
+}
+
+// EncodeVersions turns check's answer, oldest first, into versions with encode (which returns a
+// struct for EncodeVersion); never nil, so Concourse is told [] rather than null.
+func EncodeVersions[T any](items []T, encode func(T) any) []Version {
+	out := make([]Version, 0, len(items))
+	for _, item := range items {
+		out = append(out, EncodeVersion(encode(item)))
+	}
+	return out
+}
+
 // MetadataField is one name/value pair shown on a version in the Concourse UI. Metadata is
 // public: never put secrets or presigned URLs in it.
 type MetadataField struct {

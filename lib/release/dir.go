@@ -22,7 +22,7 @@ type Dir struct {
 	blobs     []Blob
 
 	final, dev             releaseIndex
-	devBuilds, finalBuilds []Build
+	devBuilds, finalBuilds []IndexEntry
 }
 
 // Blobstore is the final blobstore of a release directory: config/final.yml's, with
@@ -41,8 +41,8 @@ type Blob struct {
 	ObjectID string // the blob's id in the final blobstore; "" until `bosh upload-blobs`
 }
 
-// Build is an entry of a job, package or license index in .dev_builds or .final_builds.
-type Build struct {
+// IndexEntry is an entry of a job, package or license index in .dev_builds or .final_builds.
+type IndexEntry struct {
 	Kind        string // "job", "package" or "license"
 	Name        string // the job's or package's name; "license" for the license
 	Fingerprint string
@@ -338,7 +338,7 @@ func indexBuilds(doc *yamlDoc) ([]field, error) {
 }
 
 // readBuilds reads the job, package and license indices of .dev_builds or .final_builds.
-func readBuilds(root string) ([]Build, error) {
+func readBuilds(root string) ([]IndexEntry, error) {
 	var files []struct{ kind, name, file string }
 	for _, kind := range []string{"jobs", "packages"} {
 		entries, err := os.ReadDir(filepath.Join(root, kind))
@@ -355,7 +355,7 @@ func readBuilds(root string) ([]Build, error) {
 	}
 	files = append(files, struct{ kind, name, file string }{"license", "license", filepath.Join(root, "license", "index.yml")})
 
-	var out []Build
+	var out []IndexEntry
 	for _, f := range files {
 		doc, err := readYAML(f.file, true)
 		if err != nil {
@@ -374,7 +374,7 @@ func readBuilds(root string) ([]Build, error) {
 			if err != nil {
 				return nil, err
 			}
-			build := Build{Kind: f.kind, Name: f.name, Fingerprint: b.key}
+			build := IndexEntry{Kind: f.kind, Name: f.name, Fingerprint: b.key}
 			var sha string
 			for _, e := range entry {
 				switch e.key {
@@ -445,11 +445,11 @@ func (d *Dir) Secrets() []string {
 // Blobs returns config/blobs.yml's entries sorted by path.
 func (d *Dir) Blobs() []Blob { return append([]Blob(nil), d.blobs...) }
 
-// DevBuilds returns the entries of the .dev_builds job, package and license indices.
-func (d *Dir) DevBuilds() []Build { return append([]Build(nil), d.devBuilds...) }
+// DevIndex returns the entries of the .dev_builds job, package and license indices.
+func (d *Dir) DevIndex() []IndexEntry { return append([]IndexEntry(nil), d.devBuilds...) }
 
-// FinalBuilds returns the entries of the .final_builds job, package and license indices.
-func (d *Dir) FinalBuilds() []Build { return append([]Build(nil), d.finalBuilds...) }
+// FinalIndex returns the entries of the .final_builds job, package and license indices.
+func (d *Dir) FinalIndex() []IndexEntry { return append([]IndexEntry(nil), d.finalBuilds...) }
 
 // FinalVersions returns the versions in releases/<name>/index.yml, ascending in bosh order.
 func (d *Dir) FinalVersions() []version.Version {

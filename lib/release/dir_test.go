@@ -70,14 +70,14 @@ func testDir(t *testing.T, context spec.G, it spec.S, fx *fixtures) {
 
 		it("reads the dev and final build indices", func() {
 			tb := must(release.InspectFile(fx.final))
-			kinds := func(builds []release.Build) map[string]release.Build {
-				out := map[string]release.Build{}
+			kinds := func(builds []release.IndexEntry) map[string]release.IndexEntry {
+				out := map[string]release.IndexEntry{}
 				for _, b := range builds {
 					out[b.Kind+"/"+b.Name] = b
 				}
 				return out
 			}
-			dev, final := kinds(d.DevBuilds()), kinds(d.FinalBuilds())
+			dev, final := kinds(d.DevIndex()), kinds(d.FinalIndex())
 			Expect(dev).To(HaveLen(4))
 			Expect(final).To(HaveLen(4))
 			for key, item := range map[string]release.Item{

@@ -1,4 +1,6 @@
-// Package release models BOSH releases — release directories and release tarballs — for the
-// bosh-release resource: release.MF, digests, tarball inspection and verification, and the
-// directory's config, blobs and indices. It never talks to the network and never runs bosh.
+// Package release models BOSH releases: release directories (config, blobs, indices) and release
+// tarballs (release.MF, digests, inspection and verification of every archive).
+//
+// It is a model only: it never talks to the network, never runs bosh (lib/boshcli does) and
+// knows no Concourse types. The OSS layout of published releases is lib/release/records.
 package release

@@ -17,5 +17,6 @@ func TestVersion(t *testing.T) {
 	suite("Next versions", testNext)
 	suite("Family", testFamily)
 	suite("Properties", testProperties)
+	suite("Window", testWindow)
 	suite.Run(t)
 }

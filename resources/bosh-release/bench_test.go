@@ -19,7 +19,7 @@ import (
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	osscredentials "github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
 	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
-	"github.com/bosh-alicloud/concourse-pack/lib/release"
+	"github.com/bosh-alicloud/concourse-pack/lib/release/records"
 )
 
 // BenchmarkCheck5000Versions checks a release with 5,000 published versions: how many list
@@ -117,7 +117,7 @@ func BenchmarkIn2GiB(b *testing.B) {
 	if _, err := uploader.UploadFile(ctx, &oss.PutObjectRequest{Bucket: oss.Ptr("cpi-pipeline"), Key: oss.Ptr(key)}, tarball); err != nil {
 		b.Fatal(err)
 	}
-	record, _ := json.Marshal(release.Record{Name: "cpi", Version: "61.0.0", SHA1: sum1, SHA256: sum256, Size: size,
+	record, _ := json.Marshal(records.Record{Name: "cpi", Version: "61.0.0", SHA1: sum1, SHA256: sum256, Size: size,
 		FileName: "cpi-61.0.0.tgz", Tarball: key, ReleaseMF: "name: cpi\nversion: 61.0.0\n"})
 	if _, err := client.PutObject(ctx, &oss.PutObjectRequest{Bucket: oss.Ptr("cpi-pipeline"), Key: oss.Ptr("cpi/records/61.0.0.json"),
 		Body: strings.NewReader(string(record))}); err != nil {

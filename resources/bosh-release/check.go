@@ -1,17 +1,18 @@
-package release
+package main
 
 import (
 	"context"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
+	"github.com/bosh-alicloud/concourse-pack/lib/release/records"
 	"github.com/bosh-alicloud/concourse-pack/lib/version"
 )
 
-// Check lists published versions of the source's release in BOSH order, filtered by
+// check lists published versions of the source's release in BOSH order, filtered by
 // version_family and prereleases: all from the given version on (itself included while it is
 // still published), or only the latest on the first check.
-func Check(ctx context.Context, log *concourse.Logger, objects Objects, source Source, from *concourse.Version) ([]concourse.Version, error) {
-	all, skipped, err := publishedVersions(ctx, objects, source.Name)
+func check(ctx context.Context, log *concourse.Logger, releases records.Releases, source Source, from *concourse.Version) ([]concourse.Version, error) {
+	all, skipped, err := releases.Versions(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -27,28 +28,8 @@ func Check(ctx context.Context, log *concourse.Logger, objects Objects, source S
 	if newest := version.Latest(all); newest != nil && len(eligible) > 0 && newest.Compare(eligible[len(eligible)-1]) > 0 {
 		log.Printf("newer version %s is published but skipped: %s", newest, whySkipped(*newest, source))
 	}
-	if len(eligible) == 0 {
-		return []concourse.Version{}, nil
-	}
-	start := len(eligible) - 1
-	if from != nil {
-		var current Version
-		if err := concourse.DecodeVersion(*from, &current); err == nil {
-			if v, err := version.Parse(current.Version); err == nil {
-				for i, e := range eligible {
-					if e.Compare(v) >= 0 {
-						start = i
-						break
-					}
-				}
-			}
-		}
-	}
-	out := make([]concourse.Version, 0, len(eligible)-start)
-	for _, v := range eligible[start:] {
-		out = append(out, concourse.EncodeVersion(Version{Version: v.String()}))
-	}
-	return out, nil
+	window := version.Window(eligible, from.Get("version"))
+	return concourse.EncodeVersions(window, func(v version.Version) any { return Version{Version: v.String()} }), nil
 }
 
 func whySkipped(v version.Version, source Source) string {

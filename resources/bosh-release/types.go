@@ -1,6 +1,8 @@
-package release
+package main
 
 import (
+	"regexp"
+
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
 	"github.com/bosh-alicloud/concourse-pack/lib/version"
@@ -16,18 +18,12 @@ type Source struct {
 	Prereleases bool `json:"prereleases"`
 }
 
-// Validate checks the cloud block and the release name.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// Validate checks the release name (the kit validates the cloud block it embeds).
 func (s Source) Validate() error {
 	var problems concourse.Problems
-	if err := s.Cloud.Validate(); err != nil {
-		var cloud concourse.Problems
-		if asProblems(err, &cloud) {
-			problems = append(problems, cloud...)
-		} else {
-			problems.Add("", "%s", err)
-		}
-	}
-	if s.Name != "" && !validName(s.Name) {
+	if s.Name != "" && !namePattern.MatchString(s.Name) {
 		problems.Add("name", "expected a release name of letters, digits, '-', '_' and '.', got %q", s.Name)
 	}
 	return problems.Err()

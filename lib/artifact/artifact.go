@@ -1,0 +1,66 @@
+// Package artifact fetches a published artifact (a release or stemcell tarball and the files
+// that describe it) into a directory, as a resource's in does: download, verify against the
+// recorded digests, write the files.
+//
+// It is the one home of that step for every resource; it knows no Concourse types and no
+// domain: callers say what the artifact is called and which files describe it.
+package artifact
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
+)
+
+// Downloader is where artifacts are kept; *alicloud.Store is one.
+type Downloader interface {
+	DownloadFile(ctx context.Context, name, path string, opts alicloud.TransferOptions) (alicloud.ObjectInfo, error)
+}
+
+// Fetch describes one artifact to fetch.
+type Fetch struct {
+	What    string // names it in errors and progress, e.g. "cpi 61.0.1"
+	Object  string // the tarball's object name
+	Source  string // the tarball's own file name, for progress
+	SHA1    string // recorded digests the download must match
+	SHA256  string
+	Tarball string            // file name to write the tarball to; empty: no tarball
+	Files   map[string]string // the describing files: name → content
+}
+
+// Into downloads the tarball (unless Tarball is empty) into dir and verifies it, then writes the
+// describing files (0644). A tarball that does not match its record is removed again, so nothing
+// unverified is left behind.
+func (f Fetch) Into(ctx context.Context, store Downloader, log alicloud.Log, dir string) error {
+	if f.Tarball != "" {
+		target := filepath.Join(dir, f.Tarball)
+		transfer := alicloud.TransferOptions{SHA1: true, Progress: alicloud.LogProgress(log, "downloading "+f.Source, 5*time.Second)}
+		got, err := store.DownloadFile(ctx, f.Object, target, transfer)
+		if err != nil {
+			return fmt.Errorf("downloading %s: %w", f.What, err)
+		}
+		if got.SHA256 != f.SHA256 || got.SHA1 != f.SHA1 {
+			if err := os.Remove(target); err != nil {
+				log.Warnf("could not remove the unverified %s: %v", target, err)
+			}
+			return fmt.Errorf("the tarball of %s does not match its record: sha256 %s (want %s), sha1 %s (want %s)",
+				f.What, got.SHA256, f.SHA256, got.SHA1, f.SHA1)
+		}
+	}
+	names := make([]string, 0, len(f.Files))
+	for name := range f.Files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(f.Files[name]), 0o644); err != nil {
+			return fmt.Errorf("writing %s: %w", name, err)
+		}
+	}
+	return nil
+}
