@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
-	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/stemcelltest"
 )
 
 // demoCloud is an emulator the demo starts in-process, and a resource source pointing at it.
@@ -166,7 +166,7 @@ func (d *demo) lightStemcell() error {
 	if err := os.MkdirAll(build, 0o755); err != nil {
 		return err
 	}
-	if _, err := stemcell.WriteExampleHeavyFile(build, "bosh-alicloud-kvm-ubuntu-noble", "1.484", make([]byte, 1<<20)); err != nil {
+	if _, err := stemcelltest.WriteHeavyFile(build, "bosh-alicloud-kvm-ubuntu-noble", "1.484", make([]byte, 1<<20)); err != nil {
 		return err
 	}
 	const binary = "light-stemcell-resource"

@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
-	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/builder"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/retention"
 )
 
 const stemcellUsage = `usage: cpi-ci stemcell prune|delete-version|copy-times [flags]
@@ -104,10 +105,10 @@ func runStemcell(ctx context.Context, args []string, s stdio) error {
 		return printCopyTimes(ctx, store, *line, s.out)
 	}
 	if verb == "delete-version" {
-		return stemcell.DeleteVersion(ctx, session, store, *line, ver, regions, &stdoutLog{out: s.out, warn: log})
+		return retention.DeleteVersion(ctx, session, store, *line, ver, regions, &stdoutLog{out: s.out, warn: log})
 	}
 	// The library's progress lines duplicate what is printed below: only its warnings are shown.
-	pruned, err := stemcell.PruneUnpublished(ctx, session, store, *line, regions, olderThan, dryRun, warningsOnly{log})
+	pruned, err := retention.PruneUnpublished(ctx, session, store, *line, regions, olderThan, dryRun, warningsOnly{log})
 	did := "deleted"
 	if dryRun {
 		did = "would delete"
@@ -123,15 +124,15 @@ func runStemcell(ctx context.Context, args []string, s stdio) error {
 
 // printCopyTimes prints a line's copy times as a table, slowest first.
 func printCopyTimes(ctx context.Context, store *alicloud.Store, line string, out io.Writer) error {
-	times, err := stemcell.LoadCopyTimes(ctx, store, line)
+	times, err := builder.LoadCopyTimes(ctx, store, line)
 	if err != nil {
 		return err
 	}
 	all := times.All()
 	if len(all) == 0 {
-		return fmt.Errorf("no copy times for %s in oss://%s/%s: no build of this line has copied an image yet", line, store.Bucket(), store.Key(stemcell.CopyTimesName(line)))
+		return fmt.Errorf("no copy times for %s in oss://%s/%s: no build of this line has copied an image yet", line, store.Bucket(), store.Key(builder.CopyTimesName(line)))
 	}
-	slices.SortStableFunc(all, func(a, b stemcell.CopyTime) int { return cmp.Compare(b.Seconds, a.Seconds) })
+	slices.SortStableFunc(all, func(a, b builder.CopyTime) int { return cmp.Compare(b.Seconds, a.Seconds) })
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "FROM\tTO\tTIME\tCOPIES\tLAST")
 	for _, c := range all {

@@ -10,7 +10,9 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
-	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/builder"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/records"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/stemcelltest"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
 	"github.com/sclevine/spec/report"
@@ -36,7 +38,7 @@ func testStemcellCommand(t *testing.T, when spec.G, it spec.S) {
 	imagesOf := func(v string) map[string]string {
 		out := map[string]string{}
 		for _, r := range regions {
-			images, err := s.Images(ctx, r, alicloud.ImageQuery{Tags: map[string]string{stemcell.TagStemcell: line, stemcell.TagStemcellVersion: v}})
+			images, err := s.Images(ctx, r, alicloud.ImageQuery{Tags: map[string]string{builder.TagStemcell: line, builder.TagStemcellVersion: v}})
 			Expect(err).NotTo(HaveOccurred())
 			for _, image := range images {
 				out[r] = image.ID
@@ -77,13 +79,13 @@ func testStemcellCommand(t *testing.T, when spec.G, it spec.S) {
 		ids = map[string]map[string]string{}
 		dir := t.TempDir()
 		for _, v := range []string{"1.484", "1.485"} {
-			path, err := stemcell.WriteExampleHeavyFile(dir, line, v, []byte("root disk "+v))
+			path, err := stemcelltest.WriteHeavyFile(dir, line, v, []byte("root disk "+v))
 			Expect(err).NotTo(HaveOccurred())
 			heavy, err := os.Open(path)
 			Expect(err).NotTo(HaveOccurred())
-			result, err := stemcell.Build(ctx, s, stemcell.BuildRequest{
+			result, err := builder.Build(ctx, s, builder.Request{
 				Heavy: heavy, HeavyName: path, BaseRegion: c.Region, ImageBucket: c.Bucket, Regions: regions,
-				Stage: stemcell.ChannelCandidate, Wait: alicloud.WaitOptions{FirstPoll: 100 * time.Millisecond},
+				Channel: records.ChannelCandidate, Wait: alicloud.WaitOptions{FirstPoll: 100 * time.Millisecond},
 			})
 			heavy.Close()
 			Expect(err).NotTo(HaveOccurred())
@@ -91,10 +93,10 @@ func testStemcellCommand(t *testing.T, when spec.G, it spec.S) {
 			tarball := line + "/tarballs/" + v + "/light.tgz"
 			_, err = store.Put(ctx, tarball, []byte("light "+v), alicloud.PutOptions{})
 			Expect(err).NotTo(HaveOccurred())
-			_, err = store.PutJSON(ctx, line+"/candidate/"+v+".json", stemcell.Record{Stemcell: line, Version: v, Tarball: tarball, ImageIDs: result.ImageIDs})
+			_, err = store.PutJSON(ctx, line+"/candidate/"+v+".json", records.Record{Stemcell: line, Version: v, Tarball: tarball, ImageIDs: result.ImageIDs})
 			Expect(err).NotTo(HaveOccurred())
 		}
-		_, err = store.PutJSON(ctx, line+"/published/1.484.json", stemcell.Record{Stemcell: line, Version: "1.484", ImageIDs: ids["1.484"]})
+		_, err = store.PutJSON(ctx, line+"/published/1.484.json", records.Record{Stemcell: line, Version: "1.484", ImageIDs: ids["1.484"]})
 		Expect(err).NotTo(HaveOccurred())
 		flags = []string{"--stemcell", line, "--region", c.Region, "--bucket", c.Bucket, "--prefix", "pack/",
 			"--oss-endpoint", c.URL, "--ecs-endpoint", c.URL, "--regions", strings.Join(regions, ",")}
@@ -139,12 +141,12 @@ func testStemcellCommand(t *testing.T, when spec.G, it spec.S) {
 		Expect(code).To(Equal(1))
 		Expect(stderr).To(ContainSubstring("no copy times for " + line + " in oss://" + c.Bucket + "/pack/" + line + "/copy-times.json"))
 
-		times := stemcell.NewCopyTimes()
+		times := builder.NewCopyTimes()
 		at := time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC)
 		times.Observe(c.Region, "cn-beijing", 95*time.Second, at)
 		times.Observe(c.Region, "eu-central-1", 12*time.Minute, at)
 		times.Observe("cn-beijing", "us-east-1", 9*time.Minute, at)
-		Expect(stemcell.SaveCopyTimes(ctx, store, line, times)).To(Succeed())
+		Expect(builder.SaveCopyTimes(ctx, store, line, times)).To(Succeed())
 
 		stdout, stderr, code := cli("", append([]string{"stemcell", "copy-times"}, cloudFlags...)...)
 		Expect(code).To(Equal(0), stderr)

@@ -99,6 +99,9 @@ type Options struct {
 	Clock func() time.Time
 }
 
+// Discard is a Log that drops everything, for callers that want no progress.
+var Discard Log = discard{}
+
 type discard struct{}
 
 func (discard) Printf(string, ...any) {}

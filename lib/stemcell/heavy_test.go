@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/stemcelltest"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
 )
@@ -35,7 +36,7 @@ func testReadHeavy(t *testing.T, context spec.G, it spec.S) {
 
 	context("a heavy stemcell", func() {
 		it("streams root.img, checks the image's SHA-1 and keeps every member in order", func() {
-			tarball, image := heavyStemcell(t, rootImg)
+			tarball, image := stemcelltest.HeavyStemcell(t, rootImg)
 			var got []byte
 			var size int64
 			h, err := stemcell.ReadHeavy(bytes.NewReader(tarball), collect(&got, &size))
@@ -45,7 +46,7 @@ func testReadHeavy(t *testing.T, context spec.G, it spec.S) {
 			Expect(size).To(Equal(int64(len(rootImg))))
 			Expect(h.RootImageSize).To(Equal(int64(len(rootImg))))
 			Expect(h.ImageSize).To(Equal(int64(len(image))))
-			Expect(h.ImageSHA1).To(Equal(sha1Hex(image)))
+			Expect(h.ImageSHA1).To(Equal(stemcelltest.SHA1Hex(image)))
 			Expect(h.Manifest.Name()).To(Equal("bosh-alicloud-kvm-ubuntu-noble"))
 			Expect(h.Manifest.Version()).To(Equal("1.484"))
 			Expect(h.Members).To(Equal([]stemcell.Member{
@@ -58,8 +59,8 @@ func testReadHeavy(t *testing.T, context spec.G, it spec.S) {
 		})
 
 		it("reads stemcell.MF before image too, and needs no callback", func() {
-			image := imageTgz(t, rootImg)
-			tarball := tgz(t, file("stemcell.MF", manifestFor(image)), file("image", image))
+			image := stemcelltest.ImageTgz(t, rootImg)
+			tarball := stemcelltest.Tgz(t, stemcelltest.File("stemcell.MF", stemcelltest.ManifestFor(image)), stemcelltest.File("image", image))
 			h, err := stemcell.ReadHeavy(bytes.NewReader(tarball), nil)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(h.Members).To(Equal([]stemcell.Member{{Name: "stemcell.MF"}, {Name: "image"}}))
@@ -67,7 +68,7 @@ func testReadHeavy(t *testing.T, context spec.G, it spec.S) {
 		})
 
 		it("still checks the whole image when the callback stops reading early", func() {
-			tarball, _ := heavyStemcell(t, bytes.Repeat([]byte("x"), 100_000))
+			tarball, _ := stemcelltest.HeavyStemcell(t, bytes.Repeat([]byte("x"), 100_000))
 			_, err := stemcell.ReadHeavy(bytes.NewReader(tarball), func(r io.Reader, _ int64) error {
 				_, err := io.ReadFull(r, make([]byte, 10))
 				return err
@@ -76,7 +77,7 @@ func testReadHeavy(t *testing.T, context spec.G, it spec.S) {
 		})
 
 		it("returns the callback's error", func() {
-			tarball, _ := heavyStemcell(t, rootImg)
+			tarball, _ := stemcelltest.HeavyStemcell(t, rootImg)
 			boom := errors.New("upload failed")
 			_, err := stemcell.ReadHeavy(bytes.NewReader(tarball), func(io.Reader, int64) error { return boom })
 			Expect(err).To(MatchError(boom))
@@ -85,8 +86,8 @@ func testReadHeavy(t *testing.T, context spec.G, it spec.S) {
 
 		it("streams a 64 MiB root.img in bounded memory", func() {
 			const size = 64 << 20
-			image := tgz(t, entry{hdr: tar.Header{Name: "root.img", Typeflag: tar.TypeReg, Mode: 0o644, Size: size}, body: io.LimitReader(zeros{}, size)})
-			tarball := tgz(t, file("image", image), file("stemcell.MF", manifestFor(image)))
+			image := stemcelltest.Tgz(t, stemcelltest.Entry{Header: tar.Header{Name: "root.img", Typeflag: tar.TypeReg, Mode: 0o644, Size: size}, Body: io.LimitReader(zeros{}, size)})
+			tarball := stemcelltest.Tgz(t, stemcelltest.File("image", image), stemcelltest.File("stemcell.MF", stemcelltest.ManifestFor(image)))
 			want := sha1.New()
 			_, _ = io.Copy(want, io.LimitReader(zeros{}, size))
 
@@ -111,94 +112,116 @@ func testReadHeavy(t *testing.T, context spec.G, it spec.S) {
 
 	context("an image that does not match stemcell.MF", func() {
 		it("fails naming both digests", func() {
-			image := imageTgz(t, rootImg)
-			other := imageTgz(t, []byte("another disk"))
-			tarball := tgz(t, file("stemcell.MF", manifestFor(other)), file("image", image))
+			image := stemcelltest.ImageTgz(t, rootImg)
+			other := stemcelltest.ImageTgz(t, []byte("another disk"))
+			tarball := stemcelltest.Tgz(t, stemcelltest.File("stemcell.MF", stemcelltest.ManifestFor(other)), stemcelltest.File("image", image))
 			_, err := stemcell.ReadHeavy(bytes.NewReader(tarball), nil)
-			Expect(err).To(MatchError(fmt.Sprintf("stemcell image SHA-1 mismatch: stemcell.MF says %s, the image member has %s", sha1Hex(other), sha1Hex(image))))
+			Expect(err).To(MatchError(fmt.Sprintf("stemcell image SHA-1 mismatch: stemcell.MF says %s, the image member has %s", stemcelltest.SHA1Hex(other), stemcelltest.SHA1Hex(image))))
 			var mismatch *stemcell.ImageMismatchError
 			Expect(errors.As(err, &mismatch)).To(BeTrue())
-			Expect(mismatch.Got).To(Equal(sha1Hex(image)))
+			Expect(mismatch.Got).To(Equal(stemcelltest.SHA1Hex(image)))
 		})
 	})
 
 	context("unsafe or broken tarballs", func() {
 		// spec parses this body with no *testing.T: fixtures are made inside each it.
 		var image []byte
-		var mf, img entry
+		var mf, img stemcelltest.Entry
 		it.Before(func() {
-			image = imageTgz(t, rootImg)
-			mf = file("stemcell.MF", manifestFor(image))
-			img = file("image", image)
+			image = stemcelltest.ImageTgz(t, rootImg)
+			mf = stemcelltest.File("stemcell.MF", stemcelltest.ManifestFor(image))
+			img = stemcelltest.File("image", image)
 		})
 		hdr := func(name string, typ byte, size int64) tar.Header {
 			return tar.Header{Name: name, Typeflag: typ, Mode: 0o644, Size: size, ModTime: time.Unix(0, 0)}
 		}
-		link := func(name, target string, typ byte) entry {
+		link := func(name, target string, typ byte) stemcelltest.Entry {
 			h := hdr(name, typ, 0)
 			h.Linkname = target
-			return entry{hdr: h}
+			return stemcelltest.Entry{Header: h}
 		}
-		many := func() []entry {
-			out := []entry{mf, img}
+		many := func() []stemcelltest.Entry {
+			out := []stemcelltest.Entry{mf, img}
 			for i := 0; i < stemcell.MaxMembers; i++ {
-				out = append(out, file(fmt.Sprintf("f%d", i), nil))
+				out = append(out, stemcelltest.File(fmt.Sprintf("f%d", i), nil))
 			}
 			return out
 		}
 
 		for _, tc := range []struct {
 			what    string
-			entries func() []entry
+			entries func() []stemcelltest.Entry
 			err     string
 		}{
-			{"an absolute path", func() []entry { return []entry{mf, img, file("/etc/passwd", []byte("x"))} },
+			{"an absolute path", func() []stemcelltest.Entry {
+				return []stemcelltest.Entry{mf, img, stemcelltest.File("/etc/passwd", []byte("x"))}
+			},
 				`stemcell tarball refused: member "/etc/passwd": absolute path`},
-			{"a '..' path", func() []entry { return []entry{mf, img, file("./a/../../evil", []byte("x"))} },
+			{"a '..' path", func() []stemcelltest.Entry {
+				return []stemcelltest.Entry{mf, img, stemcelltest.File("./a/../../evil", []byte("x"))}
+			},
 				`stemcell tarball refused: member "./a/../../evil": path has a '..' component`},
-			{"a symbolic link", func() []entry { return []entry{mf, img, link("packages.txt", "/etc/shadow", tar.TypeSymlink)} },
+			{"a symbolic link", func() []stemcelltest.Entry {
+				return []stemcelltest.Entry{mf, img, link("packages.txt", "/etc/shadow", tar.TypeSymlink)}
+			},
 				`stemcell tarball refused: member "packages.txt": is a symbolic link (to "/etc/shadow"); stemcells have none`},
-			{"a hard link", func() []entry { return []entry{mf, img, link("packages.txt", "stemcell.MF", tar.TypeLink)} },
+			{"a hard link", func() []stemcelltest.Entry {
+				return []stemcelltest.Entry{mf, img, link("packages.txt", "stemcell.MF", tar.TypeLink)}
+			},
 				`stemcell tarball refused: member "packages.txt": is a hard link (to "stemcell.MF"); stemcells have none`},
-			{"a device", func() []entry { return []entry{mf, img, {hdr: hdr("./dev/sda", tar.TypeBlock, 0)}} },
+			{"a device", func() []stemcelltest.Entry {
+				return []stemcelltest.Entry{mf, img, {Header: hdr("./dev/sda", tar.TypeBlock, 0)}}
+			},
 				`stemcell tarball refused: member "./dev/sda": is a device file`},
-			{"a FIFO", func() []entry { return []entry{mf, img, {hdr: hdr("pipe", tar.TypeFifo, 0)}} },
+			{"a FIFO", func() []stemcelltest.Entry {
+				return []stemcelltest.Entry{mf, img, {Header: hdr("pipe", tar.TypeFifo, 0)}}
+			},
 				`stemcell tarball refused: member "pipe": is a FIFO`},
-			{"an absurdly large image", func() []entry { return []entry{mf, headerOnly(hdr("image", tar.TypeReg, 65<<30))} },
+			{"an absurdly large image", func() []stemcelltest.Entry {
+				return []stemcelltest.Entry{mf, stemcelltest.HeaderOnly(hdr("image", tar.TypeReg, 65<<30))}
+			},
 				`stemcell tarball refused: member "image": is 69793218560 bytes, more than the 68719476736 a stemcell member may have`},
-			{"a large member other than image", func() []entry { return []entry{mf, img, headerOnly(hdr("./sbom.json", tar.TypeReg, 17<<20))} },
+			{"a large member other than image", func() []stemcelltest.Entry {
+				return []stemcelltest.Entry{mf, img, stemcelltest.HeaderOnly(hdr("./sbom.json", tar.TypeReg, 17<<20))}
+			},
 				`stemcell tarball refused: member "./sbom.json": is 17825792 bytes, more than the 16777216 a stemcell member other than image may have`},
-			{"a large stemcell.MF", func() []entry { return []entry{file("stemcell.MF", bytes.Repeat([]byte("#"), 1<<20+1)), img} },
+			{"a large stemcell.MF", func() []stemcelltest.Entry {
+				return []stemcelltest.Entry{stemcelltest.File("stemcell.MF", bytes.Repeat([]byte("#"), 1<<20+1)), img}
+			},
 				`stemcell tarball refused: member "stemcell.MF": is 1048577 bytes, more than the 1048576 stemcell.MF may have`},
 			{"too many members", many, `stemcell tarball refused: more than 1000 members`},
-			{"a member twice", func() []entry { return []entry{mf, img, file("./image", image)} },
+			{"a member twice", func() []stemcelltest.Entry { return []stemcelltest.Entry{mf, img, stemcelltest.File("./image", image)} },
 				`stemcell tarball refused: member "./image": appears twice`},
-			{"no stemcell.MF", func() []entry { return []entry{img} }, `stemcell tarball has no stemcell.MF`},
-			{"no image", func() []entry { return []entry{mf} }, `stemcell tarball has no image`},
-			{"nothing", func() []entry { return nil }, `stemcell tarball has no stemcell.MF and no image`},
-			{"a link inside image", func() []entry {
-				return []entry{mf, file("image", tgz(t, link("./root.img", "/dev/sda", tar.TypeSymlink)))}
+			{"no stemcell.MF", func() []stemcelltest.Entry { return []stemcelltest.Entry{img} }, `stemcell tarball has no stemcell.MF`},
+			{"no image", func() []stemcelltest.Entry { return []stemcelltest.Entry{mf} }, `stemcell tarball has no image`},
+			{"nothing", func() []stemcelltest.Entry { return nil }, `stemcell tarball has no stemcell.MF and no image`},
+			{"a link inside image", func() []stemcelltest.Entry {
+				return []stemcelltest.Entry{mf, stemcelltest.File("image", stemcelltest.Tgz(t, link("./root.img", "/dev/sda", tar.TypeSymlink)))}
 			},
 				`stemcell image refused: member "./root.img": is a symbolic link (to "/dev/sda"); stemcells have none`},
-			{"an image without root.img", func() []entry {
-				return []entry{file("stemcell.MF", manifestFor(tgz(t, file("disk.raw", rootImg)))), file("image", tgz(t, file("disk.raw", rootImg)))}
+			{"an image without root.img", func() []stemcelltest.Entry {
+				return []stemcelltest.Entry{stemcelltest.File("stemcell.MF", stemcelltest.ManifestFor(stemcelltest.Tgz(t, stemcelltest.File("disk.raw", rootImg)))), stemcelltest.File("image", stemcelltest.Tgz(t, stemcelltest.File("disk.raw", rootImg)))}
 			},
 				`stemcell bosh-alicloud-kvm-ubuntu-noble/1.484: image holds no root.img`},
-			{"an image that is not a tgz", func() []entry { return []entry{mf, file("image", []byte("raw disk bytes, not gzip"))} },
+			{"an image that is not a tgz", func() []stemcelltest.Entry {
+				return []stemcelltest.Entry{mf, stemcelltest.File("image", []byte("raw disk bytes, not gzip"))}
+			},
 				`stemcell member image is not a gzipped tar: gzip: invalid header`},
-			{"an empty image (a light stemcell's)", func() []entry { return []entry{file("stemcell.MF", manifestFor(nil)), file("image", nil)} },
+			{"an empty image (a light stemcell's)", func() []stemcelltest.Entry {
+				return []stemcelltest.Entry{stemcelltest.File("stemcell.MF", stemcelltest.ManifestFor(nil)), stemcelltest.File("image", nil)}
+			},
 				`stemcell bosh-alicloud-kvm-ubuntu-noble/1.484: image is empty (a light stemcell's image), not a heavy stemcell's disk image`},
-			{"a light stemcell.MF", func() []entry {
-				return []entry{file("stemcell.MF", append(manifestFor(image), "  image_id:\n    cn-hangzhou: m-1\n"...)), img}
+			{"a light stemcell.MF", func() []stemcelltest.Entry {
+				return []stemcelltest.Entry{stemcelltest.File("stemcell.MF", append(stemcelltest.ManifestFor(image), "  image_id:\n    cn-hangzhou: m-1\n"...)), img}
 			},
 				`stemcell bosh-alicloud-kvm-ubuntu-noble/1.484 is a light stemcell (it has cloud_properties.image_id), not a heavy one`},
-			{"an invalid stemcell.MF", func() []entry {
-				return []entry{file("stemcell.MF", []byte(strings.Replace(string(manifestFor(image)), "infrastructure: alicloud", "infrastructure: aws", 1))), img}
+			{"an invalid stemcell.MF", func() []stemcelltest.Entry {
+				return []stemcelltest.Entry{stemcelltest.File("stemcell.MF", []byte(strings.Replace(string(stemcelltest.ManifestFor(image)), "infrastructure: alicloud", "infrastructure: aws", 1))), img}
 			},
 				`stemcell.MF: cloud_properties.infrastructure is "aws", want alicloud`},
 		} {
 			it("refuses "+tc.what+" naming it", func() {
-				_, err := stemcell.ReadHeavy(bytes.NewReader(tgz(t, tc.entries()...)), func(r io.Reader, _ int64) error {
+				_, err := stemcell.ReadHeavy(bytes.NewReader(stemcelltest.Tgz(t, tc.entries()...)), func(r io.Reader, _ int64) error {
 					_, err := io.Copy(io.Discard, r)
 					return err
 				})
@@ -212,7 +235,7 @@ func testReadHeavy(t *testing.T, context spec.G, it spec.S) {
 		})
 
 		it("refuses a truncated tarball", func() {
-			tarball, _ := heavyStemcell(t, rootImg)
+			tarball, _ := stemcelltest.HeavyStemcell(t, rootImg)
 			_, err := stemcell.ReadHeavy(bytes.NewReader(tarball[:len(tarball)-20]), nil)
 			Expect(err).To(HaveOccurred())
 		})

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/stemcelltest"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
 )
@@ -22,7 +23,7 @@ func testWriteLight(t *testing.T, context spec.G, it spec.S) {
 
 	it.Before(func() {
 		var tarball []byte
-		tarball, image = heavyStemcell(t, []byte("root disk"))
+		tarball, image = stemcelltest.HeavyStemcell(t, []byte("root disk"))
 		var err error
 		heavy, err = stemcell.ReadHeavy(bytes.NewReader(tarball), nil)
 		Expect(err).NotTo(HaveOccurred())
@@ -36,7 +37,7 @@ func testWriteLight(t *testing.T, context spec.G, it spec.S) {
 	}
 
 	it("writes the heavy stemcell's members in order, image empty, stemcell.MF with the image ids", func() {
-		hdrs, contents := readTar(t, write(heavy.Manifest, heavy.Members, ids))
+		hdrs, contents := stemcelltest.ReadTar(t, write(heavy.Manifest, heavy.Members, ids))
 		var names []string
 		for _, h := range hdrs {
 			names = append(names, h.Name)
@@ -50,7 +51,7 @@ func testWriteLight(t *testing.T, context spec.G, it spec.S) {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(light.IsLight()).To(BeTrue())
 		Expect(light.ImageIDs()).To(Equal(ids))
-		Expect(light.SHA1()).To(Equal(sha1Hex(image)))
+		Expect(light.SHA1()).To(Equal(stemcelltest.SHA1Hex(image)))
 		Expect(light.StemcellFormats()).To(Equal([]string{"alicloud-raw"}))
 		Expect(light.Version()).To(Equal("1.484"))
 		Expect(light.CloudProperties()).To(Equal(heavy.Manifest.CloudProperties()))
@@ -63,7 +64,7 @@ func testWriteLight(t *testing.T, context spec.G, it spec.S) {
 	})
 
 	it("writes fixed owners, modes and times", func() {
-		hdrs, _ := readTar(t, write(heavy.Manifest, append([]stemcell.Member{{Name: "sboms", Dir: true}}, heavy.Members...), ids))
+		hdrs, _ := stemcelltest.ReadTar(t, write(heavy.Manifest, append([]stemcell.Member{{Name: "sboms", Dir: true}}, heavy.Members...), ids))
 		for _, h := range hdrs {
 			Expect(h.ModTime.Equal(time.Unix(0, 0))).To(BeTrue(), h.Name)
 			Expect(h.Uid).To(Equal(0), h.Name)
@@ -94,7 +95,7 @@ func testWriteLight(t *testing.T, context spec.G, it spec.S) {
 	})
 
 	it("drops ./ prefixes and writes a missing stemcell.MF and image first", func() {
-		hdrs, contents := readTar(t, write(heavy.Manifest, []stemcell.Member{{Name: "./packages.txt", Data: []byte("p")}}, ids))
+		hdrs, contents := stemcelltest.ReadTar(t, write(heavy.Manifest, []stemcell.Member{{Name: "./packages.txt", Data: []byte("p")}}, ids))
 		var names []string
 		for _, h := range hdrs {
 			names = append(names, h.Name)

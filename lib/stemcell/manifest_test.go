@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/stemcelltest"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
 	"gopkg.in/yaml.v3"
@@ -23,7 +24,7 @@ func testManifest(t *testing.T, context spec.G, it spec.S) {
 		Expect(err).NotTo(HaveOccurred())
 		return m
 	}
-	heavy := func() *stemcell.Manifest { return parse(fmt.Sprintf(heavyMF, someSHA1)) }
+	heavy := func() *stemcell.Manifest { return parse(fmt.Sprintf(stemcelltest.HeavyMF, someSHA1)) }
 
 	context("a heavy Alibaba Cloud stemcell.MF", func() {
 		it("reads every field as written", func() {
@@ -99,7 +100,7 @@ agent_features: {}
 			Expect(string(out)).To(ContainSubstring("agent_features:\n  disable_run_agent: false\n"))
 
 			var before, after map[string]any
-			Expect(yaml.Unmarshal([]byte(fmt.Sprintf(heavyMF, someSHA1)), &before)).To(Succeed())
+			Expect(yaml.Unmarshal([]byte(fmt.Sprintf(stemcelltest.HeavyMF, someSHA1)), &before)).To(Succeed())
 			Expect(yaml.Unmarshal(out, &after)).To(Succeed())
 			Expect(after).To(Equal(before))
 		})
@@ -202,14 +203,14 @@ cloud_properties:
 		})
 
 		it("checks a light stemcell's image ids instead of its disk format", func() {
-			m := parse(strings.Replace(fmt.Sprintf(heavyMF, someSHA1), "disk_format: raw", "disk_format: qcow2", 1) +
+			m := parse(strings.Replace(fmt.Sprintf(stemcelltest.HeavyMF, someSHA1), "disk_format: raw", "disk_format: qcow2", 1) +
 				"  image_id:\n    cn-hangzhou: ''\n    cn-beijing: {a: b}\n")
 			Expect(m.Validate()).To(MatchError("stemcell.MF: cloud_properties.image_id.cn-hangzhou must be an image id, got a scalar (str); " +
 				"cloud_properties.image_id.cn-beijing must be an image id, got a mapping"))
 		})
 
 		it("refuses an image_id that is not a region map", func() {
-			m := parse(fmt.Sprintf(heavyMF, someSHA1) + "  image_id: m-123\n")
+			m := parse(fmt.Sprintf(stemcelltest.HeavyMF, someSHA1) + "  image_id: m-123\n")
 			Expect(m.Validate()).To(MatchError(ContainSubstring("cloud_properties.image_id must be a mapping of region to image id, got a scalar (str)")))
 		})
 	})

@@ -19,7 +19,8 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse/conformance"
-	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/builder"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/stemcelltest"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
 	"github.com/sclevine/spec/report"
@@ -43,7 +44,7 @@ func TestLightStemcellResource(t *testing.T) {
 				cfg.CopyDuration = 200 * time.Millisecond
 			})
 			build = t.TempDir()
-			_, err := stemcell.WriteExampleHeavyFile(build, line, "1.484", bytes.Repeat([]byte("root disk "), 4096))
+			_, err := stemcelltest.WriteHeavyFile(build, line, "1.484", bytes.Repeat([]byte("root disk "), 4096))
 			Expect(err).NotTo(HaveOccurred())
 		})
 		source := func(channel string) map[string]any {
@@ -141,7 +142,7 @@ func TestLightStemcellResource(t *testing.T) {
 			checked, _, _ := run("check", map[string]any{"source": source("candidate")}, "")
 			Expect(checked).To(MatchJSON(`[{"version":"1.484"}]`), "the copy times are no version")
 
-			_, err := stemcell.WriteExampleHeavyFile(build, line, "1.485", bytes.Repeat([]byte("root disk 2 "), 4096))
+			_, err := stemcelltest.WriteHeavyFile(build, line, "1.485", bytes.Repeat([]byte("root disk 2 "), 4096))
 			Expect(err).NotTo(HaveOccurred())
 			params["heavy_stemcell"] = "*1.485*.tgz"
 			_, stderr, code = run("out", map[string]any{"source": source("candidate"), "params": params}, build)
@@ -157,7 +158,7 @@ func TestLightStemcellResource(t *testing.T) {
 			Expect(stderr).To(ContainSubstring(line + "/copy-times.json"))
 			Expect(stderr).To(ContainSubstring("the copies go in the order of the regions"))
 
-			_, err := stemcell.WriteExampleHeavyFile(build, line, "1.485", bytes.Repeat([]byte("root disk 2 "), 4096))
+			_, err := stemcelltest.WriteHeavyFile(build, line, "1.485", bytes.Repeat([]byte("root disk 2 "), 4096))
 			Expect(err).NotTo(HaveOccurred())
 			params["heavy_stemcell"] = "*1.485*.tgz"
 			_, stderr, code = run("out", map[string]any{"source": source("candidate"), "params": params}, build)
@@ -167,10 +168,10 @@ func TestLightStemcellResource(t *testing.T) {
 
 		it("builds a bosh.io-named -go_agent stemcell, and refuses one of another line than source.stemcell", func() {
 			agent := t.TempDir()
-			written, err := stemcell.WriteExampleHeavyFile(agent, line+"-go_agent", "1.484", bytes.Repeat([]byte("root disk "), 4096))
+			written, err := stemcelltest.WriteHeavyFile(agent, line+"-go_agent", "1.484", bytes.Repeat([]byte("root disk "), 4096))
 			Expect(err).NotTo(HaveOccurred())
 			// As bosh.io names it: bosh-stemcell-1.484-alicloud-kvm-ubuntu-noble-go_agent.tgz.
-			Expect(os.Rename(written, filepath.Join(agent, stemcell.ExampleHeavyName(line, "1.484")))).To(Succeed())
+			Expect(os.Rename(written, filepath.Join(agent, stemcelltest.HeavyName(line, "1.484")))).To(Succeed())
 			params := map[string]any{"heavy_stemcell": "*.tgz", "regions": []string{"cn-hangzhou", "cn-beijing"}}
 			_, stderr, code := run("out", map[string]any{"source": source("candidate"), "params": params}, agent)
 			Expect(code).To(Equal(1))
@@ -192,7 +193,7 @@ func TestLightStemcellResource(t *testing.T) {
 
 			// Every try of the next out's first read (the copy times) is throttled.
 			cloud.Sim.AddFault(sim.Fault{Service: "oss", Action: "GetObject", Count: 6, Kind: sim.FaultThrottling})
-			_, err := stemcell.WriteExampleHeavyFile(build, line, "1.485", bytes.Repeat([]byte("root disk 2 "), 4096))
+			_, err := stemcelltest.WriteHeavyFile(build, line, "1.485", bytes.Repeat([]byte("root disk 2 "), 4096))
 			Expect(err).NotTo(HaveOccurred())
 			params = map[string]any{"heavy_stemcell": "*1.485*.tgz", "regions": []string{"cn-hangzhou", "us-east-1"}}
 			_, stderr, code = run("out", map[string]any{"source": source("candidate"), "params": params}, build)
@@ -204,7 +205,7 @@ func TestLightStemcellResource(t *testing.T) {
 			Expect(err).NotTo(HaveOccurred())
 			store, err := s.Store()
 			Expect(err).NotTo(HaveOccurred())
-			times, err := stemcell.LoadCopyTimes(context.Background(), store, line)
+			times, err := builder.LoadCopyTimes(context.Background(), store, line)
 			Expect(err).NotTo(HaveOccurred())
 			var to []string
 			for _, c := range times.All() {

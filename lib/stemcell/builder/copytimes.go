@@ -1,4 +1,4 @@
-package stemcell
+package builder
 
 import (
 	"cmp"

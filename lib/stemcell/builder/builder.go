@@ -1,4 +1,4 @@
-package stemcell
+package builder
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"io"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -17,21 +18,23 @@ import (
 
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/panics"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
 )
 
 // Tags Build puts on every image it makes; a rerun finds the images of a version by the first two.
+// The keys are persisted: TagChannel is spelled "stage", as the first releases of the pack wrote it.
 const (
 	TagStemcell        = "stemcell"
 	TagStemcellVersion = "stemcell-version"
-	TagStage           = "stage"
+	TagChannel         = "stage" // the channel the image was built or promoted for
 	TagSourceImage     = "source-image"
 )
 
 const (
-	// DefaultBuildConcurrency is how many copies Build runs at once when the request says nothing:
+	// DefaultConcurrency is how many copies Build runs at once when the request says nothing:
 	// enough for every public region, so only the per-source limit shapes the fan-out (a cap of
 	// 10 measured twice the wall time of the uncapped tree: four rounds of copies instead of two).
-	DefaultBuildConcurrency = 32
+	DefaultConcurrency = 32
 	// MaxCopiesPerSource is how many copies Build runs at once from one source region by default:
 	// ECS runs at most five image copies per region and queues the rest.
 	MaxCopiesPerSource = 5
@@ -45,19 +48,19 @@ var progressInterval = 5 * time.Second
 // cleanupTimeout bounds the clean-up Build does after a failure or cancellation.
 const cleanupTimeout = 3 * time.Minute
 
-// BuildRequest asks Build for a light stemcell.
-type BuildRequest struct {
+// Request asks Build for a light stemcell.
+type Request struct {
 	Heavy       io.Reader // the heavy stemcell tarball, streamed once
 	HeavyName   string    // its file name, e.g. bosh-stemcell-1.484-alicloud-kvm-ubuntu-noble-go_agent.tgz
 	BaseRegion  string    // where root.img is uploaded and imported
 	ImageBucket string    // a bucket in BaseRegion for the raw image (a temporary object)
 	Regions     []string  // every region that must end with an Available image
-	Concurrency int       // copies in flight at most (default DefaultBuildConcurrency)
+	Concurrency int       // copies in flight at most (default DefaultConcurrency)
 	// CopiesPerSource is how many copies run at once from one source region (default
 	// MaxCopiesPerSource); raise it where the cloud counts copies against their destination.
 	CopiesPerSource int
 	Log             alicloud.Log // progress; nil: none
-	Stage           string       // tag value: "candidate" or "published"
+	Channel         string       // the channel the images are for ("candidate" or "published"), tagged on each
 	// Wait tunes the polling of imports and copies (OnPoll is Build's own); zero: the defaults.
 	Wait alicloud.WaitOptions
 	// Stemcell, when set, is the line the heavy stemcell must be (its stemcell.MF name): the
@@ -68,19 +71,19 @@ type BuildRequest struct {
 	CopyTimes *CopyTimes
 }
 
-// BuildResult is what Build made.
-type BuildResult struct {
-	Manifest *Manifest         // the light manifest (cloud_properties.image_id set)
-	Members  []Member          // from the heavy tarball, for WriteLight
-	ImageIDs map[string]string // region → image id, every requested region
-	Reused   []string          // regions whose image came from an earlier run, sorted
+// Result is what Build made.
+type Result struct {
+	Manifest *stemcell.Manifest // the light manifest (cloud_properties.image_id set)
+	Members  []stemcell.Member  // from the heavy tarball, for WriteLight
+	ImageIDs map[string]string  // region → image id, every requested region
+	Reused   []string           // regions whose image came from an earlier run, sorted
 }
 
 // Build turns a heavy stemcell into the images of a light one: it streams root.img into OSS in
 // the base region, imports it there (unless an earlier run left an Available image of this
 // version), copies it to every requested region as a tree (each region that becomes Available is
 // a source for the next copies, at most MaxCopiesPerSource per source), tags every image with
-// the stemcell name, version, stage and source image, and deletes the raw object. Images stay
+// the stemcell name, version, channel and source image, and deletes the raw object. Images stay
 // private. With CopyTimes from earlier builds, the copies go fastest first while more sources
 // are needed, then slowest first; Build adds the times it measures to them.
 //
@@ -92,13 +95,13 @@ type BuildResult struct {
 //
 // When BaseRegion is not one of Regions, its image is made (it is the first source) and kept,
 // but it is not in the result's ImageIDs.
-func Build(ctx context.Context, s *alicloud.Session, req BuildRequest) (result *BuildResult, err error) {
+func Build(ctx context.Context, s *alicloud.Session, req Request) (result *Result, err error) {
 	if err := req.check(s); err != nil {
 		return nil, err
 	}
 	log := req.Log
 	if log == nil {
-		log = nopLog{}
+		log = alicloud.Discard
 	}
 	perSource := req.CopiesPerSource
 	if perSource <= 0 {
@@ -106,9 +109,9 @@ func Build(ctx context.Context, s *alicloud.Session, req BuildRequest) (result *
 	}
 	concurrency := req.Concurrency
 	if concurrency <= 0 {
-		concurrency = DefaultBuildConcurrency
+		concurrency = DefaultConcurrency
 	}
-	regions := uniqueRegions(req.Regions)
+	regions := UniqueRegions(req.Regions)
 
 	store, err := s.StoreIn(req.BaseRegion, req.ImageBucket, "")
 	if err != nil {
@@ -133,7 +136,7 @@ func Build(ctx context.Context, s *alicloud.Session, req BuildRequest) (result *
 		}
 	}()
 
-	heavy, err := ReadHeavy(req.Heavy, func(root io.Reader, size int64) error {
+	heavy, err := stemcell.ReadHeavy(req.Heavy, func(root io.Reader, size int64) error {
 		uploaded = true
 		progress := alicloud.LogProgress(log, fmt.Sprintf("uploading root.img to oss://%s/%s", req.ImageBucket, key), progressInterval)
 		_, err := store.Upload(ctx, key, root, alicloud.UploadOptions{TransferOptions: alicloud.TransferOptions{
@@ -157,7 +160,7 @@ func Build(ctx context.Context, s *alicloud.Session, req BuildRequest) (result *
 	b := &builder{
 		s: s, req: req, log: log, concurrency: concurrency, perSource: perSource,
 		imageName: ImageName(name, version),
-		tags:      map[string]string{TagStemcell: name, TagStemcellVersion: version, TagStage: req.Stage},
+		tags:      map[string]string{TagStemcell: name, TagStemcellVersion: version, TagChannel: req.Channel},
 		created:   map[string]string{},
 		ids:       map[string]string{},
 		times:     req.CopyTimes,
@@ -176,10 +179,10 @@ func Build(ctx context.Context, s *alicloud.Session, req BuildRequest) (result *
 	light := m.Clone()
 	light.SetImageIDs(ids)
 	sort.Strings(b.reused)
-	return &BuildResult{Manifest: light, Members: heavy.Members, ImageIDs: ids, Reused: b.reused}, nil
+	return &Result{Manifest: light, Members: heavy.Members, ImageIDs: ids, Reused: b.reused}, nil
 }
 
-func (req BuildRequest) check(s *alicloud.Session) error {
+func (req Request) check(s *alicloud.Session) error {
 	var missing []string
 	if s == nil {
 		missing = append(missing, "a session")
@@ -193,11 +196,11 @@ func (req BuildRequest) check(s *alicloud.Session) error {
 	if req.ImageBucket == "" {
 		missing = append(missing, "the image bucket")
 	}
-	if len(uniqueRegions(req.Regions)) == 0 {
+	if len(UniqueRegions(req.Regions)) == 0 {
 		missing = append(missing, "regions")
 	}
-	if req.Stage == "" {
-		missing = append(missing, "the stage")
+	if req.Channel == "" {
+		missing = append(missing, "the channel")
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("building a light stemcell: the request has no %s", strings.Join(missing, ", no "))
@@ -205,7 +208,8 @@ func (req BuildRequest) check(s *alicloud.Session) error {
 	return nil
 }
 
-func uniqueRegions(regions []string) []string {
+// UniqueRegions returns regions without blanks and duplicates, in their order.
+func UniqueRegions(regions []string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, r := range regions {
@@ -259,15 +263,10 @@ func ImageName(name, version string) string {
 	return out
 }
 
-type nopLog struct{}
-
-func (nopLog) Printf(string, ...any) {}
-func (nopLog) Warnf(string, ...any)  {}
-
 // builder is one run of Build once the heavy stemcell is read.
 type builder struct {
 	s           *alicloud.Session
-	req         BuildRequest
+	req         Request
 	log         alicloud.Log
 	concurrency int
 	perSource   int
@@ -310,15 +309,15 @@ func (b *builder) tagsFrom(source string) map[string]string {
 type found struct {
 	region     string
 	available  string // an Available image
-	stage      string // its stage tag
+	channel    string // its channel tag
 	inProgress string // an image still Waiting or Creating
 	err        error
 }
 
 // run makes an Available image in the base region and every region, or fails and cleans up.
-func (b *builder) run(ctx context.Context, key string, regions []string, heavy *Heavy) (err error) {
+func (b *builder) run(ctx context.Context, key string, regions []string, heavy *stemcell.Heavy) (err error) {
 	all := regions
-	if !contains(regions, b.req.BaseRegion) {
+	if !slices.Contains(regions, b.req.BaseRegion) {
 		all = append([]string{b.req.BaseRegion}, regions...)
 	}
 	defer func() {
@@ -343,8 +342,8 @@ func (b *builder) run(ctx context.Context, key string, regions []string, heavy *
 			b.ids[f.region] = f.available
 			b.reused = append(b.reused, f.region)
 			b.log.Printf("%s: Available %s (from an earlier run)", f.region, f.available)
-			if f.stage != b.req.Stage {
-				if err := b.s.TagImage(ctx, f.region, f.available, map[string]string{TagStage: b.req.Stage}); err != nil {
+			if f.channel != b.req.Channel {
+				if err := b.s.TagImage(ctx, f.region, f.available, map[string]string{TagChannel: b.req.Channel}); err != nil {
 					return err
 				}
 			}
@@ -377,7 +376,7 @@ func (b *builder) run(ctx context.Context, key string, regions []string, heavy *
 			return fmt.Errorf("import into %s failed: %w", base, err)
 		}
 	}
-	if !contains(regions, base) {
+	if !slices.Contains(regions, base) {
 		b.reused = remove1(b.reused, base)
 	}
 
@@ -445,7 +444,7 @@ func (b *builder) surveyRegion(ctx context.Context, region string, query aliclou
 		switch img.Status {
 		case alicloud.ImageAvailable:
 			if f.available == "" {
-				f.available, f.stage = img.ID, img.TagMap()[TagStage]
+				f.available, f.channel = img.ID, img.TagMap()[TagChannel]
 			} else {
 				b.log.Warnf("%s: image %s is another Available image of this stemcell version; using %s", region, img.ID, f.available)
 			}
@@ -467,7 +466,7 @@ func (b *builder) surveyRegion(ctx context.Context, region string, query aliclou
 	return f
 }
 
-func (b *builder) importImage(ctx context.Context, key string, heavy *Heavy) error {
+func (b *builder) importImage(ctx context.Context, key string, heavy *stemcell.Heavy) error {
 	cp := heavy.Manifest.CloudProperties()
 	arch, osType := cp.Architecture, cp.OSType
 	if arch == "" {

@@ -1,4 +1,4 @@
-package stemcell_test
+package stemcelltest
 
 import (
 	"archive/tar"
@@ -12,9 +12,9 @@ import (
 	"time"
 )
 
-// heavyMF is stemcell.MF as the Alibaba Cloud stemcell builder writes it (Ruby's to_yaml: a
+// HeavyMF is stemcell.MF as the Alibaba Cloud stemcell builder writes it (Ruby's to_yaml: a
 // document marker, indentless lists), with the image's SHA-1 to fill in.
-const heavyMF = `---
+const HeavyMF = `---
 name: bosh-alicloud-kvm-ubuntu-noble
 version: '1.484'
 bosh_protocol: 1
@@ -40,46 +40,47 @@ cloud_properties:
   nvme_support: supported
 `
 
-// entry is one tar member; body, when set, streams instead of data.
-type entry struct {
-	hdr  tar.Header
-	data []byte
-	body io.Reader
+// Entry is one tar member; body, when set, streams instead of data.
+type Entry struct {
+	Header tar.Header
+	Data   []byte
+	Body   io.Reader
 }
 
-func file(name string, data []byte) entry {
-	return entry{hdr: tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(data)), ModTime: time.Unix(1700000000, 0)}, data: data}
+// File is a regular member holding data.
+func File(name string, data []byte) Entry {
+	return Entry{Header: tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(data)), ModTime: time.Unix(1700000000, 0)}, Data: data}
 }
 
-// headerOnly is a member whose header is written and nothing else: enough for a reader that
+// HeaderOnly is a member whose header is written and nothing else: enough for a reader that
 // must refuse it from the header alone.
-func headerOnly(h tar.Header) entry { return entry{hdr: h, body: eofReader{}} }
+func HeaderOnly(h tar.Header) Entry { return Entry{Header: h, Body: eofReader{}} }
 
 type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
-// tgz makes a gzipped tar of entries.
-func tgz(t *testing.T, entries ...entry) []byte {
+// Tgz makes a gzipped tar of entries.
+func Tgz(t testing.TB, entries ...Entry) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gz)
 	complete := true
 	for _, e := range entries {
-		h := e.hdr
+		h := e.Header
 		if err := tw.WriteHeader(&h); err != nil {
 			t.Fatalf("fixture header %q: %v", h.Name, err)
 		}
 		switch {
-		case e.body != nil:
-			n, err := io.Copy(tw, e.body)
+		case e.Body != nil:
+			n, err := io.Copy(tw, e.Body)
 			if err != nil {
 				t.Fatalf("fixture body %q: %v", h.Name, err)
 			}
 			complete = complete && n == h.Size
 		default:
-			if _, err := tw.Write(e.data); err != nil {
+			if _, err := tw.Write(e.Data); err != nil {
 				t.Fatalf("fixture data %q: %v", h.Name, err)
 			}
 		}
@@ -95,35 +96,37 @@ func tgz(t *testing.T, entries ...entry) []byte {
 	return buf.Bytes()
 }
 
-// imageTgz is a stemcell's image member: a tgz holding root.img.
-func imageTgz(t *testing.T, root []byte) []byte {
-	return tgz(t, file("./root.img", root))
+// ImageTgz is a stemcell's image member: a tgz holding root.img.
+func ImageTgz(t testing.TB, root []byte) []byte {
+	return Tgz(t, File("./root.img", root))
 }
 
-func sha1Hex(data []byte) string {
+// SHA1Hex is the hex SHA-1 of data, as stemcell.MF writes it.
+func SHA1Hex(data []byte) string {
 	sum := sha1.Sum(data)
 	return hex.EncodeToString(sum[:])
 }
 
-func manifestFor(image []byte) []byte { return []byte(fmt.Sprintf(heavyMF, sha1Hex(image))) }
+// ManifestFor is HeavyMF for an image member.
+func ManifestFor(image []byte) []byte { return []byte(fmt.Sprintf(HeavyMF, SHA1Hex(image))) }
 
-// heavyStemcell is a heavy stemcell laid out like the real ones (tar -C dir . : "./" prefixes,
+// HeavyStemcell is a heavy stemcell laid out like the real ones (tar -C dir . : "./" prefixes,
 // alphabetical), with root as its root.img.
-func heavyStemcell(t *testing.T, root []byte) (tarball, image []byte) {
-	image = imageTgz(t, root)
+func HeavyStemcell(t testing.TB, root []byte) (tarball, image []byte) {
+	image = ImageTgz(t, root)
 	dir := tar.Header{Name: "./", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Unix(1700000000, 0)}
-	return tgz(t,
-		entry{hdr: dir},
-		file("./dev_tools_file_list.txt", []byte("/usr/bin/gcc\n/usr/bin/make\n")),
-		file("./image", image),
-		file("./packages.txt", []byte("ii  openssl 3.0.13 amd64\n")),
-		file("./sbom.spdx.json", []byte(`{"spdxVersion":"SPDX-2.3"}`)),
-		file("./stemcell.MF", manifestFor(image)),
+	return Tgz(t,
+		Entry{Header: dir},
+		File("./dev_tools_file_list.txt", []byte("/usr/bin/gcc\n/usr/bin/make\n")),
+		File("./image", image),
+		File("./packages.txt", []byte("ii  openssl 3.0.13 amd64\n")),
+		File("./sbom.spdx.json", []byte(`{"spdxVersion":"SPDX-2.3"}`)),
+		File("./stemcell.MF", ManifestFor(image)),
 	), image
 }
 
-// readTar lists a gzipped tar's headers and contents.
-func readTar(t *testing.T, data []byte) ([]*tar.Header, map[string][]byte) {
+// ReadTar lists a gzipped tar's headers and contents.
+func ReadTar(t testing.TB, data []byte) ([]*tar.Header, map[string][]byte) {
 	t.Helper()
 	gz, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {

@@ -1,4 +1,4 @@
-package stemcell_test
+package retention_test
 
 import (
 	"context"
@@ -10,7 +10,10 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
-	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/builder"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/records"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/retention"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/stemcelltest"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
 	"github.com/sclevine/spec/report"
@@ -38,7 +41,7 @@ func testPrune(t *testing.T, when spec.G, it spec.S) {
 		c       *testtools.Cloud
 		s       *alicloud.Session
 		store   *alicloud.Store
-		log     *lines
+		log     *testtools.Log
 		ctx     context.Context
 		regions []string
 		ids     map[string]map[string]string // version → region → image id
@@ -50,7 +53,7 @@ func testPrune(t *testing.T, when spec.G, it spec.S) {
 	imagesOf := func(v string) map[string]string {
 		out := map[string]string{}
 		for _, r := range regions {
-			images, err := s.Images(ctx, r, alicloud.ImageQuery{Tags: map[string]string{stemcell.TagStemcell: pruneLine, stemcell.TagStemcellVersion: v}})
+			images, err := s.Images(ctx, r, alicloud.ImageQuery{Tags: map[string]string{builder.TagStemcell: pruneLine, builder.TagStemcellVersion: v}})
 			Expect(err).NotTo(HaveOccurred())
 			for _, image := range images {
 				out[r] = image.ID
@@ -73,7 +76,7 @@ func testPrune(t *testing.T, when spec.G, it spec.S) {
 		Expect(err).NotTo(HaveOccurred())
 		store, err = s.Store()
 		Expect(err).NotTo(HaveOccurred())
-		log = &lines{}
+		log = &testtools.Log{}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
 		t.Cleanup(cancel)
@@ -89,13 +92,13 @@ func testPrune(t *testing.T, when spec.G, it spec.S) {
 		ids = map[string]map[string]string{}
 		dir := t.TempDir()
 		for _, v := range []string{"1.484", "1.485"} {
-			path, err := stemcell.WriteExampleHeavyFile(dir, pruneLine, v, []byte("root disk "+v))
+			path, err := stemcelltest.WriteHeavyFile(dir, pruneLine, v, []byte("root disk "+v))
 			Expect(err).NotTo(HaveOccurred())
 			heavy, err := os.Open(path)
 			Expect(err).NotTo(HaveOccurred())
-			result, err := stemcell.Build(ctx, s, stemcell.BuildRequest{
+			result, err := builder.Build(ctx, s, builder.Request{
 				Heavy: heavy, HeavyName: path, BaseRegion: testtools.Region, ImageBucket: testtools.Bucket,
-				Regions: regions, Log: log, Stage: stemcell.ChannelCandidate,
+				Regions: regions, Log: log, Channel: records.ChannelCandidate,
 				Wait: alicloud.WaitOptions{FirstPoll: 100 * time.Millisecond},
 			})
 			heavy.Close()
@@ -104,11 +107,11 @@ func testPrune(t *testing.T, when spec.G, it spec.S) {
 			tarball := pruneLine + "/tarballs/" + v + "/light-bosh-stemcell-" + v + ".tgz"
 			_, err = store.Put(ctx, tarball, []byte("light "+v), alicloud.PutOptions{})
 			Expect(err).NotTo(HaveOccurred())
-			record := stemcell.Record{Stemcell: pruneLine, Version: v, Channel: stemcell.ChannelCandidate, Tarball: tarball, ImageIDs: result.ImageIDs}
+			record := records.Record{Stemcell: pruneLine, Version: v, Channel: records.ChannelCandidate, Tarball: tarball, ImageIDs: result.ImageIDs}
 			_, err = store.PutJSON(ctx, pruneLine+"/candidate/"+v+".json", record)
 			Expect(err).NotTo(HaveOccurred())
 		}
-		record := stemcell.Record{Stemcell: pruneLine, Version: "1.484", Channel: stemcell.ChannelPublished,
+		record := records.Record{Stemcell: pruneLine, Version: "1.484", Channel: records.ChannelPublished,
 			Tarball: pruneLine + "/tarballs/1.484/light-bosh-stemcell-1.484.tgz", ImageIDs: ids["1.484"]}
 		_, err = store.PutJSON(ctx, pruneLine+"/published/1.484.json", record)
 		Expect(err).NotTo(HaveOccurred())
@@ -119,7 +122,7 @@ func testPrune(t *testing.T, when spec.G, it spec.S) {
 	when("PruneUnpublished", func() {
 		it("deletes the old images of unpublished versions with their snapshots, and nothing else", func() {
 			before := countActions(c.Sim.Journal(), "DeleteSnapshot")
-			pruned, err := stemcell.PruneUnpublished(ctx, s, store, pruneLine, regions, 5*time.Minute, false, log)
+			pruned, err := retention.PruneUnpublished(ctx, s, store, pruneLine, regions, 5*time.Minute, false, log)
 			Expect(err).NotTo(HaveOccurred(), log.String())
 
 			Expect(pruned).To(HaveLen(len(regions)))
@@ -137,14 +140,14 @@ func testPrune(t *testing.T, when spec.G, it spec.S) {
 			Expect(log.String()).To(ContainSubstring("deleted image " + ids["1.485"][regions[1]]))
 
 			// Nothing is left to prune.
-			again, err := stemcell.PruneUnpublished(ctx, s, store, pruneLine, regions, 5*time.Minute, false, log)
+			again, err := retention.PruneUnpublished(ctx, s, store, pruneLine, regions, 5*time.Minute, false, log)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(again).To(BeEmpty())
 		})
 
 		it("lists on a dry run and deletes nothing", func() {
 			before := len(c.Sim.Journal())
-			pruned, err := stemcell.PruneUnpublished(ctx, s, store, pruneLine, nil, 5*time.Minute, true, log)
+			pruned, err := retention.PruneUnpublished(ctx, s, store, pruneLine, nil, 5*time.Minute, true, log)
 			Expect(err).NotTo(HaveOccurred(), log.String())
 			Expect(pruned).To(HaveLen(len(regions)))
 			for _, e := range c.Sim.Journal()[before:] {
@@ -155,14 +158,14 @@ func testPrune(t *testing.T, when spec.G, it spec.S) {
 		})
 
 		it("keeps images younger than the age", func() {
-			pruned, err := stemcell.PruneUnpublished(ctx, s, store, pruneLine, regions, time.Hour, false, log)
+			pruned, err := retention.PruneUnpublished(ctx, s, store, pruneLine, regions, time.Hour, false, log)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(pruned).To(BeEmpty())
 			Expect(imagesOf("1.485")).To(Equal(ids["1.485"]))
 		})
 
 		it("refuses a line name that is a path", func() {
-			_, err := stemcell.PruneUnpublished(ctx, s, store, "a/b", regions, 0, true, log)
+			_, err := retention.PruneUnpublished(ctx, s, store, "a/b", regions, 0, true, log)
 			Expect(err).To(MatchError(ContainSubstring("not a stemcell line")))
 		})
 	})
@@ -170,7 +173,7 @@ func testPrune(t *testing.T, when spec.G, it spec.S) {
 	when("DeleteVersion", func() {
 		it("deletes the records first, then the images with their snapshots, then the tarball, and can run again", func() {
 			before := len(c.Sim.Journal())
-			Expect(stemcell.DeleteVersion(ctx, s, store, pruneLine, "1.484", regions, log)).To(Succeed(), log.String())
+			Expect(retention.DeleteVersion(ctx, s, store, pruneLine, "1.484", regions, log)).To(Succeed(), log.String())
 			journal := c.Sim.Journal()[before:]
 
 			Expect(imagesOf("1.484")).To(BeEmpty())
@@ -196,7 +199,7 @@ func testPrune(t *testing.T, when spec.G, it spec.S) {
 			Expect(order).To(Equal([]string{"record", "record", "image", "image", "image", "tarball"}))
 
 			after := len(c.Sim.Journal())
-			Expect(stemcell.DeleteVersion(ctx, s, store, pruneLine, "1.484", regions, log)).To(Succeed(), log.String())
+			Expect(retention.DeleteVersion(ctx, s, store, pruneLine, "1.484", regions, log)).To(Succeed(), log.String())
 			for _, e := range c.Sim.Journal()[after:] {
 				Expect(e.Action).NotTo(BeElementOf("DeleteImage", "DeleteSnapshot", "DeleteObject"))
 			}
@@ -204,14 +207,14 @@ func testPrune(t *testing.T, when spec.G, it spec.S) {
 
 		it("finds images by tag when no record is left, in every region by default", func() {
 			Expect(store.Delete(ctx, pruneLine+"/candidate/1.485.json")).To(Succeed())
-			Expect(stemcell.DeleteVersion(ctx, s, store, pruneLine, "1.485", nil, log)).To(Succeed(), log.String())
+			Expect(retention.DeleteVersion(ctx, s, store, pruneLine, "1.485", nil, log)).To(Succeed(), log.String())
 			Expect(imagesOf("1.485")).To(BeEmpty())
 			Expect(c.Keys(t, "pack/"+pruneLine+"/tarballs/1.485/")).To(BeEmpty())
 			Expect(imagesOf("1.484")).To(Equal(ids["1.484"]))
 		})
 
 		it("refuses a version that is a path", func() {
-			err := stemcell.DeleteVersion(ctx, s, store, pruneLine, "../1.484", regions, log)
+			err := retention.DeleteVersion(ctx, s, store, pruneLine, "../1.484", regions, log)
 			Expect(err).To(MatchError(ContainSubstring("is not a version")))
 			Expect(imagesOf("1.484")).To(Equal(ids["1.484"]))
 		})

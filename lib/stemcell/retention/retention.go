@@ -1,4 +1,10 @@
-package stemcell
+// Package retention deletes what a stemcell line no longer needs: unpublished images past an age,
+// and whole versions (records, images with their snapshots, tarballs).
+//
+// It finds images by the tags lib/stemcell/builder puts on them and versions by the records of
+// lib/stemcell/records; it never touches an image of a published version unless told to
+// delete that version.
+package retention
 
 import (
 	"context"
@@ -9,6 +15,8 @@ import (
 	"time"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/builder"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/records"
 )
 
 // ecsCreationTime is how DescribeImages writes CreationTime (UTC).
@@ -32,7 +40,7 @@ type PrunedImage struct {
 func PruneUnpublished(ctx context.Context, s *alicloud.Session, store *alicloud.Store, stemcell string, regions []string,
 	olderThan time.Duration, dryRun bool, log alicloud.Log) ([]PrunedImage, error) {
 	if log == nil {
-		log = nopLog{}
+		log = alicloud.Discard
 	}
 	if err := checkLine(s, store, stemcell); err != nil {
 		return nil, fmt.Errorf("pruning unpublished images: %w", err)
@@ -50,7 +58,7 @@ func PruneUnpublished(ctx context.Context, s *alicloud.Session, store *alicloud.
 		if p, ok := published[v]; ok {
 			return p, nil
 		}
-		p, err := store.Exists(ctx, recordName(stemcell, ChannelPublished, v))
+		p, err := records.Line{Store: store, Stemcell: stemcell}.Exists(ctx, records.ChannelPublished, v)
 		if err != nil {
 			return false, fmt.Errorf("looking for the published record of %s %s: %w", stemcell, v, err)
 		}
@@ -61,16 +69,16 @@ func PruneUnpublished(ctx context.Context, s *alicloud.Session, store *alicloud.
 	var pruned []PrunedImage
 	var errs []error
 	for _, region := range regions {
-		images, err := s.Images(ctx, region, alicloud.ImageQuery{Tags: map[string]string{TagStemcell: stemcell}})
+		images, err := s.Images(ctx, region, alicloud.ImageQuery{Tags: map[string]string{builder.TagStemcell: stemcell}})
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		for _, image := range images {
 			tags := image.TagMap()
-			v := tags[TagStemcellVersion]
-			if tags[TagStemcell] != stemcell || v == "" {
-				log.Warnf("skipping image %s in %s: it has no %s tag", image.ID, region, TagStemcellVersion)
+			v := tags[builder.TagStemcellVersion]
+			if tags[builder.TagStemcell] != stemcell || v == "" {
+				log.Warnf("skipping image %s in %s: it has no %s tag", image.ID, region, builder.TagStemcellVersion)
 				continue
 			}
 			created, err := time.Parse(ecsCreationTime, image.CreationTime)
@@ -126,7 +134,7 @@ func PruneUnpublished(ctx context.Context, s *alicloud.Session, store *alicloud.
 // that is partly gone, is fine.
 func DeleteVersion(ctx context.Context, s *alicloud.Session, store *alicloud.Store, stemcell, version string, regions []string, log alicloud.Log) error {
 	if log == nil {
-		log = nopLog{}
+		log = alicloud.Discard
 	}
 	if err := checkLine(s, store, stemcell); err != nil {
 		return fmt.Errorf("deleting a version: %w", err)
@@ -149,11 +157,12 @@ func DeleteVersion(ctx context.Context, s *alicloud.Session, store *alicloud.Sto
 		images[region][id] = true
 	}
 	tarballs := map[string]bool{}
-	channels := []string{ChannelPublished, ChannelCandidate}
+	channels := records.Channels
+	line := records.Line{Store: store, Stemcell: stemcell}
 	for _, channel := range channels {
-		r, err := readRecord(ctx, store, stemcell, channel, version)
+		r, err := line.Read(ctx, channel, version)
 		switch {
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, records.ErrNotFound):
 			continue
 		case err != nil:
 			// An unreadable record is deleted all the same; its images are found by tags.
@@ -165,13 +174,13 @@ func DeleteVersion(ctx context.Context, s *alicloud.Session, store *alicloud.Sto
 				addImage(region, id)
 			}
 		}
-		if prefix := tarballName(stemcell, version, "") + "/"; strings.HasPrefix(r.Tarball, prefix) {
+		if prefix := line.TarballsPrefix(version); strings.HasPrefix(r.Tarball, prefix) {
 			tarballs[r.Tarball] = true
 		}
 	}
 
 	for _, channel := range channels {
-		name := recordName(stemcell, channel, version)
+		name := line.RecordName(channel, version)
 		exists, err := store.Exists(ctx, name)
 		if err != nil {
 			return fail(err)
@@ -186,7 +195,7 @@ func DeleteVersion(ctx context.Context, s *alicloud.Session, store *alicloud.Sto
 	}
 
 	var errs []error
-	query := alicloud.ImageQuery{Tags: map[string]string{TagStemcell: stemcell, TagStemcellVersion: version}}
+	query := alicloud.ImageQuery{Tags: map[string]string{builder.TagStemcell: stemcell, builder.TagStemcellVersion: version}}
 	for _, region := range regions {
 		found, err := s.Images(ctx, region, query)
 		if err != nil {
@@ -212,7 +221,7 @@ func DeleteVersion(ctx context.Context, s *alicloud.Session, store *alicloud.Sto
 		return fail(errors.Join(errs...))
 	}
 
-	listed, err := store.List(ctx, tarballName(stemcell, version, "")+"/")
+	listed, err := store.List(ctx, line.TarballsPrefix(version))
 	if err != nil {
 		return fail(err)
 	}
@@ -250,7 +259,7 @@ func checkLine(s *alicloud.Session, store *alicloud.Store, stemcell string) erro
 // regionsOrAll returns regions without blanks and duplicates, or every region ECS offers when
 // there are none.
 func regionsOrAll(ctx context.Context, s *alicloud.Session, regions []string) ([]string, error) {
-	if unique := uniqueRegions(regions); len(unique) > 0 {
+	if unique := builder.UniqueRegions(regions); len(unique) > 0 {
 		return unique, nil
 	}
 	all, err := s.Regions(ctx)

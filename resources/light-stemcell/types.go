@@ -1,19 +1,15 @@
-package stemcell
+package main
 
 import (
-	"errors"
-
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/records"
 	"github.com/bosh-alicloud/concourse-pack/lib/version"
 )
 
-// Channels of light stemcell records: out on a candidate channel builds candidates, on the
-// published channel it publishes; check and in read the channel's records.
-const (
-	ChannelPublished = "published"
-	ChannelCandidate = "candidate"
-)
+// The channels (records.ChannelPublished, records.ChannelCandidate): out on the candidate
+// channel builds candidates, on the published channel it publishes; check and in read the
+// channel's records.
 
 // Source configures the alicloud-light-stemcell resource.
 type Source struct {
@@ -25,26 +21,18 @@ type Source struct {
 	Channel string   `json:"channel"` // published (default) or candidate
 }
 
-// Validate checks the cloud block and the stemcell keys.
+// Validate checks the channel (the kit validates the cloud block it embeds).
 func (s Source) Validate() error {
 	var problems concourse.Problems
-	if err := s.Cloud.Validate(); err != nil {
-		var cloud concourse.Problems
-		if errors.As(err, &cloud) {
-			problems = append(problems, cloud...)
-		} else {
-			problems.Add("", "%s", err)
-		}
-	}
-	if s.Channel != "" && s.Channel != ChannelPublished && s.Channel != ChannelCandidate {
-		problems.Add("channel", "expected %q or %q, got %q", ChannelPublished, ChannelCandidate, s.Channel)
+	if s.Channel != "" && s.Channel != records.ChannelPublished && s.Channel != records.ChannelCandidate {
+		problems.Add("channel", "expected %q or %q, got %q", records.ChannelPublished, records.ChannelCandidate, s.Channel)
 	}
 	return problems.Err()
 }
 
 func (s Source) channel() string {
 	if s.Channel == "" {
-		return ChannelPublished
+		return records.ChannelPublished
 	}
 	return s.Channel
 }

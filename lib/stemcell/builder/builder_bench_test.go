@@ -1,4 +1,4 @@
-package stemcell_test
+package builder_test
 
 import (
 	"archive/tar"
@@ -20,7 +20,8 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
-	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/builder"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/stemcelltest"
 )
 
 // fanOutCase is one shape of the emulated cloud for BenchmarkFanOut.
@@ -90,10 +91,10 @@ func BenchmarkFanOut(b *testing.B) {
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				var times *stemcell.CopyTimes
+				var times *builder.CopyTimes
 				if tc.learned {
 					b.StopTimer()
-					times = stemcell.NewCopyTimes()
+					times = builder.NewCopyTimes()
 					fanOutOnce(b, tc, times, false)
 					b.StartTimer()
 				}
@@ -105,7 +106,7 @@ func BenchmarkFanOut(b *testing.B) {
 
 // fanOutOnce runs one Build on a fresh emulator, ordered by times (nil: none), and reports its
 // figures when report is true.
-func fanOutOnce(b *testing.B, tc fanOutCase, times *stemcell.CopyTimes, report bool) {
+func fanOutOnce(b *testing.B, tc fanOutCase, times *builder.CopyTimes, report bool) {
 	b.StopTimer()
 	regions := sim.DefaultRegions()
 	var dest []string
@@ -154,10 +155,10 @@ func fanOutOnce(b *testing.B, tc fanOutCase, times *stemcell.CopyTimes, report b
 
 	b.StartTimer()
 	start := time.Now()
-	result, err := stemcell.Build(ctx, s, stemcell.BuildRequest{
+	result, err := builder.Build(ctx, s, builder.Request{
 		Heavy: bytes.NewReader(tarball), HeavyName: heavyFileName,
 		BaseRegion: testtools.Region, ImageBucket: testtools.Bucket, Regions: regions,
-		Concurrency: concurrency, CopiesPerSource: tc.perSource, Log: log, Stage: "candidate",
+		Concurrency: concurrency, CopiesPerSource: tc.perSource, Log: log, Channel: "candidate",
 		CopyTimes: times,
 	})
 	wall := time.Since(start)
@@ -294,7 +295,7 @@ func writeHeavy(w io.Writer, dir string, root io.Reader, size int64) error {
 	if err := put("./sbom.spdx.json", []byte(`{"spdxVersion":"SPDX-2.3"}`)); err != nil {
 		return err
 	}
-	if err := put("./stemcell.MF", []byte(fmt.Sprintf(heavyMF, hex.EncodeToString(sum.Sum(nil))))); err != nil {
+	if err := put("./stemcell.MF", []byte(fmt.Sprintf(stemcelltest.HeavyMF, hex.EncodeToString(sum.Sum(nil))))); err != nil {
 		return err
 	}
 	if err := otw.Close(); err != nil {
@@ -350,10 +351,10 @@ func BenchmarkHeavy3GiB(b *testing.B) {
 
 		b.StartTimer()
 		start := time.Now()
-		_, err = stemcell.Build(ctx, s, stemcell.BuildRequest{
+		_, err = builder.Build(ctx, s, builder.Request{
 			Heavy: heavy, HeavyName: heavyFileName,
 			BaseRegion: testtools.Region, ImageBucket: testtools.Bucket, Regions: []string{testtools.Region, "eu-central-1"},
-			Log: log, Stage: "candidate",
+			Log: log, Channel: "candidate",
 		})
 		wall := time.Since(start)
 		b.StopTimer()

@@ -1,8 +1,7 @@
-package stemcell
+package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -12,24 +11,27 @@ import (
 
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/builder"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/records"
 )
 
-// Out builds a light stemcell (heavy_stemcell) onto the source's channel, or promotes a
+// out builds a light stemcell (heavy_stemcell) onto the source's channel, or promotes a
 // candidate to the published channel. The record is written last, so a failed out publishes
 // nothing.
-func Out(ctx context.Context, env concourse.Env, s *alicloud.Session, store *alicloud.Store, source Source, params PutParams) (concourse.Response, error) {
+func out(ctx context.Context, env concourse.Env, s *alicloud.Session, line records.Line, source Source, params PutParams) (concourse.Response, error) {
 	if params.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, params.Timeout.Std())
 		defer cancel()
 	}
 	if params.Promote != "" {
-		return promote(ctx, env, s, store, source, params)
+		return promote(ctx, env, s, line, source, params)
 	}
-	return build(ctx, env, s, store, source, params)
+	return build(ctx, env, s, line, source, params)
 }
 
-func build(ctx context.Context, env concourse.Env, s *alicloud.Session, store *alicloud.Store, source Source, params PutParams) (concourse.Response, error) {
+func build(ctx context.Context, env concourse.Env, s *alicloud.Session, line records.Line, source Source, params PutParams) (concourse.Response, error) {
 	matches, err := filepath.Glob(filepath.Join(env.Dir, params.HeavyStemcell))
 	if err != nil || len(matches) != 1 {
 		return concourse.Response{}, fmt.Errorf("params.heavy_stemcell %q matches %d files in %s, expected exactly one", params.HeavyStemcell, len(matches), env.Dir)
@@ -57,21 +59,21 @@ func build(ctx context.Context, env concourse.Env, s *alicloud.Session, store *a
 		return concourse.Response{}, err
 	}
 	defer heavy.Close()
-	stage := source.channel()
-	times, loadErr := LoadCopyTimes(ctx, store, source.Stemcell)
+	channel := source.channel()
+	times, loadErr := builder.LoadCopyTimes(ctx, line.Store, source.Stemcell)
 	if loadErr != nil {
 		env.Log.Warnf("%v; the copies go in the order of the regions", loadErr)
 	}
-	result, err := Build(ctx, s, BuildRequest{Heavy: heavy, HeavyName: filepath.Base(heavyPath), BaseRegion: base, ImageBucket: bucket,
-		Regions: regions, Concurrency: params.Concurrency, CopiesPerSource: params.CopiesPerSource, Log: env.Log, Stage: stage,
+	result, err := builder.Build(ctx, s, builder.Request{Heavy: heavy, HeavyName: filepath.Base(heavyPath), BaseRegion: base, ImageBucket: bucket,
+		Regions: regions, Concurrency: params.Concurrency, CopiesPerSource: params.CopiesPerSource, Log: env.Log, Channel: channel,
 		Stemcell: source.Stemcell, CopyTimes: times})
 	// Saved unless they could not be read for a passing reason (an unreadable file is replaced):
 	// a throttled read must not wipe every earlier measurement.
-	if times.Changed() && (loadErr == nil || errors.Is(loadErr, ErrCopyTimesUnreadable)) {
+	if times.Changed() && (loadErr == nil || errors.Is(loadErr, builder.ErrCopyTimesUnreadable)) {
 		// Failed builds measure too; the figures only order the next build's copies.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		if serr := SaveCopyTimes(sctx, store, source.Stemcell, times); serr != nil {
-			env.Log.Warnf("could not save the copy times to %s: %v", CopyTimesName(source.Stemcell), serr)
+		if serr := builder.SaveCopyTimes(sctx, line.Store, source.Stemcell, times); serr != nil {
+			env.Log.Warnf("could not save the copy times to %s: %v", builder.CopyTimesName(source.Stemcell), serr)
 		}
 		cancel()
 	}
@@ -79,69 +81,71 @@ func build(ctx context.Context, env concourse.Env, s *alicloud.Session, store *a
 		return concourse.Response{}, err
 	}
 	m := result.Manifest
-	if existing, err := readRecord(ctx, store, source.Stemcell, stage, m.Version()); err == nil {
-		return concourse.Response{}, fmt.Errorf("%s %s is already on the %s channel (sha256 %s): versions are immutable", existing.Stemcell, existing.Version, stage, existing.SHA256)
-	} else if !errors.Is(err, ErrNotFound) {
+	if existing, err := line.Read(ctx, channel, m.Version()); err == nil {
+		return concourse.Response{}, fmt.Errorf("%s %s is already on the %s channel (sha256 %s): versions are immutable", existing.Stemcell, existing.Version, channel, existing.SHA256)
+	} else if !errors.Is(err, records.ErrNotFound) {
 		return concourse.Response{}, err
 	}
-	if source.channel() == ChannelPublished {
+	if channel == records.ChannelPublished {
 		if err := share(ctx, s, result.ImageIDs, params); err != nil {
 			return concourse.Response{}, err
 		}
 	}
-	record, err := uploadLight(ctx, env, store, source, filepath.Base(heavyPath), result, params.public() && source.channel() == ChannelPublished)
+	record, err := uploadLight(ctx, env, line, channel, filepath.Base(heavyPath), result, params.public() && channel == records.ChannelPublished)
 	if err != nil {
 		return concourse.Response{}, err
 	}
-	if source.channel() == ChannelPublished {
+	if channel == records.ChannelPublished {
 		record.Public, record.SharedWith = params.public(), params.ShareWith
 	}
-	return writeRecord(ctx, env, store, record)
+	return writeRecord(ctx, env, line, record)
 }
 
 // uploadLight writes the light tarball to a temporary file, then uploads it.
-func uploadLight(ctx context.Context, env concourse.Env, store *alicloud.Store, source Source, heavyName string, result *BuildResult, public bool) (Record, error) {
+func uploadLight(ctx context.Context, env concourse.Env, line records.Line, channel, heavyName string, result *builder.Result, public bool) (records.Record, error) {
 	tmp, err := os.CreateTemp("", "light-stemcell-*.tgz")
 	if err != nil {
-		return Record{}, err
+		return records.Record{}, err
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	if err := WriteLight(tmp, result.Manifest, result.Members, result.ImageIDs); err != nil {
-		return Record{}, err
+	if err := stemcell.WriteLight(tmp, result.Manifest, result.Members, result.ImageIDs); err != nil {
+		return records.Record{}, err
 	}
 	if _, err := tmp.Seek(0, 0); err != nil {
-		return Record{}, err
+		return records.Record{}, err
 	}
 	m := result.Manifest
-	file := LightName(heavyName)
-	object := tarballName(source.Stemcell, m.Version(), file)
-	info, err := store.Upload(ctx, object, tmp, alicloud.UploadOptions{
+	file := stemcell.LightName(heavyName)
+	object := line.TarballName(m.Version(), file)
+	info, err := line.Store.Upload(ctx, object, tmp, alicloud.UploadOptions{
 		TransferOptions: alicloud.TransferOptions{SHA1: true, Progress: alicloud.LogProgress(env.Log, "uploading "+file, 5*time.Second)},
 		PutOptions:      alicloud.PutOptions{ContentType: "application/x-gzip", PublicRead: public},
 	})
 	if err != nil {
-		return Record{}, err
+		return records.Record{}, err
 	}
 	light := m.Clone()
 	light.SetImageIDs(result.ImageIDs)
-	manifest, _ := light.Marshal()
-	return Record{
-		Stemcell: source.Stemcell, Version: m.Version(), Channel: source.channel(), FileName: file, Tarball: object,
+	manifest, err := light.Marshal()
+	if err != nil {
+		return records.Record{}, fmt.Errorf("writing the light stemcell.MF of %s %s: %w", m.Name(), m.Version(), err)
+	}
+	return records.Record{
+		Stemcell: line.Stemcell, Version: m.Version(), Channel: channel, FileName: file, Tarball: object,
 		SHA1: info.SHA1, SHA256: info.SHA256, Size: info.Size, HeavySHA1: m.SHA1(), ImageIDs: result.ImageIDs,
 		Manifest: string(manifest), CreatedAt: time.Now().UTC(), CreatedBy: env.Build.String(),
 	}, nil
 }
 
 // writeRecord writes a channel's record, last and only once.
-func writeRecord(ctx context.Context, env concourse.Env, store *alicloud.Store, record Record) (concourse.Response, error) {
-	body, _ := json.MarshalIndent(record, "", "  ")
-	created, err := store.CreateIfAbsent(ctx, recordName(record.Stemcell, record.Channel, record.Version), body, alicloud.PutOptions{ContentType: "application/json"})
+func writeRecord(ctx context.Context, env concourse.Env, line records.Line, record records.Record) (concourse.Response, error) {
+	created, err := line.Create(ctx, record)
 	if err != nil {
 		return concourse.Response{}, err
 	}
 	if !created {
-		existing, err := readRecord(ctx, store, record.Stemcell, record.Channel, record.Version)
+		existing, err := line.Read(ctx, record.Channel, record.Version)
 		if err != nil {
 			return concourse.Response{}, err
 		}
@@ -150,13 +154,13 @@ func writeRecord(ctx context.Context, env concourse.Env, store *alicloud.Store, 
 		}
 	}
 	env.Log.Printf("%s %s is on the %s channel: %d regions", record.Stemcell, record.Version, record.Channel, len(record.ImageIDs))
-	return concourse.Response{Version: concourse.EncodeVersion(Version{Version: record.Version}), Metadata: recordMetadata(record, store)}, nil
+	return response(record, line), nil
 }
 
 // share makes every image public or shares it with accounts, verifying each.
 func share(ctx context.Context, s *alicloud.Session, images map[string]string, params PutParams) error {
 	want := alicloud.Sharing{Public: params.public(), Accounts: params.ShareWith}
-	for _, region := range sortedKeys(images) {
+	for _, region := range (records.Record{ImageIDs: images}).Regions() {
 		if err := s.ShareImage(ctx, region, images[region], want); err != nil {
 			return err
 		}
@@ -164,22 +168,17 @@ func share(ctx context.Context, s *alicloud.Session, images map[string]string, p
 	return nil
 }
 
-func sortedKeys(m map[string]string) []string {
-	r := Record{ImageIDs: m}
-	return r.Regions()
-}
-
 // promote publishes a candidate: images shared (public by default) and verified, the tarball
 // made public-read when public, the published record written last. The candidate record stays.
-func promote(ctx context.Context, env concourse.Env, s *alicloud.Session, store *alicloud.Store, source Source, params PutParams) (concourse.Response, error) {
-	if source.channel() != ChannelPublished {
+func promote(ctx context.Context, env concourse.Env, s *alicloud.Session, line records.Line, source Source, params PutParams) (concourse.Response, error) {
+	if source.channel() != records.ChannelPublished {
 		return concourse.Response{}, fmt.Errorf("promote publishes to the published channel; this source's channel is %q", source.channel())
 	}
 	v := params.Promote
 	if content, err := os.ReadFile(filepath.Join(env.Dir, params.Promote)); err == nil {
 		v = strings.TrimSpace(string(content))
 	}
-	candidate, err := readRecord(ctx, store, source.Stemcell, ChannelCandidate, v)
+	candidate, err := line.Read(ctx, records.ChannelCandidate, v)
 	if err != nil {
 		return concourse.Response{}, fmt.Errorf("promoting: %w", err)
 	}
@@ -187,12 +186,12 @@ func promote(ctx context.Context, env concourse.Env, s *alicloud.Session, store 
 		return concourse.Response{}, err
 	}
 	if params.public() {
-		if err := store.SetPublicRead(ctx, candidate.Tarball, true); err != nil {
+		if err := line.Store.SetPublicRead(ctx, candidate.Tarball, true); err != nil {
 			return concourse.Response{}, err
 		}
 	}
 	published := candidate
-	published.Channel, published.Public, published.SharedWith = ChannelPublished, params.public(), params.ShareWith
+	published.Channel, published.Public, published.SharedWith = records.ChannelPublished, params.public(), params.ShareWith
 	published.CreatedAt, published.CreatedBy = time.Now().UTC(), env.Build.String()
-	return writeRecord(ctx, env, store, published)
+	return writeRecord(ctx, env, line, published)
 }

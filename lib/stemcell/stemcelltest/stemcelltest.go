@@ -1,4 +1,8 @@
-package stemcell
+// Package stemcelltest makes heavy stemcells for tests and the demo: small, valid tarballs laid
+// out like the real ones, and crafted ones for the readers' refusals.
+//
+// Test code and cmd/cpi-ci's demo may import it; no resource binary may (a depcheck test says so).
+package stemcelltest
 
 import (
 	"archive/tar"
@@ -10,19 +14,21 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
 )
 
-// ExampleHeavyName is the file name the stemcell builder gives a heavy stemcell of a line
+// HeavyName is the file name the stemcell builder gives a heavy stemcell of a line
 // ("bosh-alicloud-kvm-ubuntu-noble") and version: bosh-stemcell-1.484-alicloud-kvm-ubuntu-noble-go_agent.tgz.
-func ExampleHeavyName(line, version string) string {
+func HeavyName(line, version string) string {
 	return fmt.Sprintf("bosh-stemcell-%s-%s-go_agent.tgz", version, strings.TrimPrefix(line, "bosh-"))
 }
 
-// WriteExampleHeavy writes a small but valid heavy Alibaba Cloud stemcell, for the demo and
+// WriteHeavy writes a small but valid heavy Alibaba Cloud stemcell, for the demo and
 // tests: stemcell.MF (with the image's SHA-1), packages.txt, and an image holding rootImg.
-func WriteExampleHeavy(w io.Writer, line, version string, rootImg []byte) error {
+func WriteHeavy(w io.Writer, line, version string, rootImg []byte) error {
 	var image strings.Builder
-	if err := writeTgz(&image, []string{RootImage}, map[string][]byte{RootImage: rootImg}); err != nil {
+	if err := writeTgz(&image, []string{stemcell.RootImage}, map[string][]byte{stemcell.RootImage: rootImg}); err != nil {
 		return err
 	}
 	sum := sha1.Sum([]byte(image.String()))
@@ -48,8 +54,8 @@ cloud_properties:
   architecture: x86_64
   root_device_name: "/dev/vda1"
 `, line, version, hex.EncodeToString(sum[:]))
-	return writeTgz(w, []string{ManifestMember, "packages.txt", ImageMember}, map[string][]byte{
-		ManifestMember: []byte(manifest), "packages.txt": []byte("ii  bash 5.2\n"), ImageMember: []byte(image.String()),
+	return writeTgz(w, []string{stemcell.ManifestMember, "packages.txt", stemcell.ImageMember}, map[string][]byte{
+		stemcell.ManifestMember: []byte(manifest), "packages.txt": []byte("ii  bash 5.2\n"), stemcell.ImageMember: []byte(image.String()),
 	})
 }
 
@@ -70,15 +76,15 @@ func writeTgz(w io.Writer, order []string, members map[string][]byte) error {
 	return gz.Close()
 }
 
-// WriteExampleHeavyFile writes the example heavy stemcell into dir under ExampleHeavyName and
+// WriteHeavyFile writes the example heavy stemcell into dir under HeavyName and
 // returns its path.
-func WriteExampleHeavyFile(dir, line, version string, rootImg []byte) (string, error) {
-	path := filepath.Join(dir, ExampleHeavyName(line, version))
+func WriteHeavyFile(dir, line, version string, rootImg []byte) (string, error) {
+	path := filepath.Join(dir, HeavyName(line, version))
 	f, err := os.Create(path)
 	if err != nil {
 		return "", err
 	}
-	err = WriteExampleHeavy(f, line, version, rootImg)
+	err = WriteHeavy(f, line, version, rootImg)
 	if closeErr := f.Close(); err == nil {
 		err = closeErr
 	}

@@ -1,4 +1,4 @@
-package stemcell_test
+package builder_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
-	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/builder"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
 	"github.com/sclevine/spec/report"
@@ -26,30 +26,30 @@ func testCopyTimes(t *testing.T, when spec.G, it spec.S) {
 	)
 
 	it("expects nothing of a destination it never measured", func() {
-		times := stemcell.NewCopyTimes()
+		times := builder.NewCopyTimes()
 		_, ok := times.Expect("cn-hangzhou", "eu-central-1")
 		Expect(ok).To(BeFalse())
-		var none *stemcell.CopyTimes
+		var none *builder.CopyTimes
 		_, ok = none.Expect("cn-hangzhou", "eu-central-1")
 		Expect(ok).To(BeFalse())
 		Expect(times.Changed()).To(BeFalse())
 	})
 
 	it("expects a pair's own time, smoothed so that each new copy weighs half", func() {
-		times := stemcell.NewCopyTimes()
+		times := builder.NewCopyTimes()
 		times.Observe("cn-hangzhou", "eu-central-1", 600*time.Second, at)
 		times.Observe("cn-hangzhou", "eu-central-1", 200*time.Second, at.Add(time.Hour))
 		d, ok := times.Expect("cn-hangzhou", "eu-central-1")
 		Expect(ok).To(BeTrue())
 		Expect(d).To(Equal(400 * time.Second))
 		Expect(times.Changed()).To(BeTrue())
-		Expect(times.All()).To(Equal([]stemcell.CopyTime{{
+		Expect(times.All()).To(Equal([]builder.CopyTime{{
 			From: "cn-hangzhou", To: "eu-central-1", Seconds: 400, Copies: 2, Updated: at.Add(time.Hour),
 		}}))
 	})
 
 	it("expects the mean of the copies into a destination from other sources when the pair is new", func() {
-		times := stemcell.NewCopyTimes()
+		times := builder.NewCopyTimes()
 		times.Observe("cn-hangzhou", "eu-central-1", 600*time.Second, at)
 		times.Observe("cn-beijing", "eu-central-1", 400*time.Second, at)
 		times.Observe("cn-beijing", "cn-shanghai", 60*time.Second, at)
@@ -61,14 +61,14 @@ func testCopyTimes(t *testing.T, when spec.G, it spec.S) {
 	})
 
 	it("ignores copies that took no time", func() {
-		times := stemcell.NewCopyTimes()
+		times := builder.NewCopyTimes()
 		times.Observe("cn-hangzhou", "eu-central-1", 0, at)
 		Expect(times.Len()).To(Equal(0))
 		Expect(times.Changed()).To(BeFalse())
 	})
 
 	it("round-trips through JSON, sorted, with a comment saying what the file is", func() {
-		times := stemcell.NewCopyTimes()
+		times := builder.NewCopyTimes()
 		times.Observe("cn-shanghai", "us-east-1", 300*time.Second, at)
 		times.Observe("cn-hangzhou", "us-east-1", 200*time.Second, at)
 		data, err := json.Marshal(times)
@@ -76,14 +76,14 @@ func testCopyTimes(t *testing.T, when spec.G, it spec.S) {
 		Expect(string(data)).To(ContainSubstring(`"comment":"Image copy times measured`))
 		Expect(string(data)).To(MatchRegexp(`"from":"cn-hangzhou".*"from":"cn-shanghai"`))
 
-		back := stemcell.NewCopyTimes()
+		back := builder.NewCopyTimes()
 		Expect(json.Unmarshal(data, back)).To(Succeed())
 		Expect(back.All()).To(Equal(times.All()))
 		Expect(back.Changed()).To(BeFalse())
 	})
 
 	it("refuses entries without regions or a positive duration", func() {
-		back := stemcell.NewCopyTimes()
+		back := builder.NewCopyTimes()
 		err := json.Unmarshal([]byte(`{"copies":[{"from":"cn-hangzhou","to":"us-east-1","seconds":10},{"from":"cn-hangzhou","to":"","seconds":10}]}`), back)
 		Expect(err).To(MatchError(ContainSubstring("copies[1]: needs from, to and seconds > 0")))
 		err = json.Unmarshal([]byte(`{"copies":[{"from":"cn-hangzhou","to":"us-east-1","seconds":-3}]}`), back)
@@ -109,30 +109,30 @@ func testCopyTimes(t *testing.T, when spec.G, it spec.S) {
 		})
 
 		it("reads a missing object as no copy times", func() {
-			times, err := stemcell.LoadCopyTimes(ctx, store, "bosh-alicloud-kvm-ubuntu-noble")
+			times, err := builder.LoadCopyTimes(ctx, store, "bosh-alicloud-kvm-ubuntu-noble")
 			Expect(err).NotTo(HaveOccurred())
 			Expect(times.Len()).To(Equal(0))
 		})
 
 		it("reads what it saved, per stemcell line", func() {
-			times := stemcell.NewCopyTimes()
+			times := builder.NewCopyTimes()
 			times.Observe("cn-hangzhou", "us-east-1", 200*time.Second, at)
-			Expect(stemcell.SaveCopyTimes(ctx, store, "bosh-alicloud-kvm-ubuntu-noble", times)).To(Succeed())
+			Expect(builder.SaveCopyTimes(ctx, store, "bosh-alicloud-kvm-ubuntu-noble", times)).To(Succeed())
 
-			back, err := stemcell.LoadCopyTimes(ctx, store, "bosh-alicloud-kvm-ubuntu-noble")
+			back, err := builder.LoadCopyTimes(ctx, store, "bosh-alicloud-kvm-ubuntu-noble")
 			Expect(err).NotTo(HaveOccurred())
 			Expect(back.All()).To(Equal(times.All()))
-			other, err := stemcell.LoadCopyTimes(ctx, store, "bosh-alicloud-kvm-ubuntu-jammy")
+			other, err := builder.LoadCopyTimes(ctx, store, "bosh-alicloud-kvm-ubuntu-jammy")
 			Expect(err).NotTo(HaveOccurred())
 			Expect(other.Len()).To(Equal(0))
 		})
 
 		it("names the object when it is not JSON, and still gives an empty CopyTimes", func() {
-			_, err := store.Put(ctx, stemcell.CopyTimesName("bosh-alicloud-kvm-ubuntu-noble"), []byte("{not json"), alicloud.PutOptions{})
+			_, err := store.Put(ctx, builder.CopyTimesName("bosh-alicloud-kvm-ubuntu-noble"), []byte("{not json"), alicloud.PutOptions{})
 			Expect(err).NotTo(HaveOccurred())
-			times, err := stemcell.LoadCopyTimes(ctx, store, "bosh-alicloud-kvm-ubuntu-noble")
+			times, err := builder.LoadCopyTimes(ctx, store, "bosh-alicloud-kvm-ubuntu-noble")
 			Expect(err).To(MatchError(ContainSubstring("bosh-alicloud-kvm-ubuntu-noble/copy-times.json")))
-			Expect(errors.Is(err, stemcell.ErrCopyTimesUnreadable)).To(BeTrue())
+			Expect(errors.Is(err, builder.ErrCopyTimesUnreadable)).To(BeTrue())
 			Expect(times.Len()).To(Equal(0))
 		})
 	})

@@ -1,4 +1,4 @@
-package stemcell_test
+package builder_test
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/builder"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/stemcelltest"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
 	"github.com/sclevine/spec/report"
@@ -55,7 +57,7 @@ func testBuild(t *testing.T, when spec.G, it spec.S) {
 		tarball []byte
 		ctx     context.Context
 		regions []string
-		request func() stemcell.BuildRequest
+		request func() builder.Request
 	)
 
 	it.Before(func() {
@@ -70,16 +72,16 @@ func testBuild(t *testing.T, when spec.G, it spec.S) {
 		}, alicloud.Options{Retry: alicloud.RetryPolicy{BaseDelay: 5 * time.Millisecond}})
 		Expect(err).NotTo(HaveOccurred())
 		log = &lines{}
-		tarball, _ = heavyStemcell(t, bytes.Repeat([]byte("root image "), 10_000))
+		tarball, _ = stemcelltest.HeavyStemcell(t, bytes.Repeat([]byte("root image "), 10_000))
 		regions = c.Sim.Regions()
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
 		t.Cleanup(cancel)
-		request = func() stemcell.BuildRequest {
-			return stemcell.BuildRequest{
+		request = func() builder.Request {
+			return builder.Request{
 				Heavy: bytes.NewReader(tarball), HeavyName: heavyFileName,
 				BaseRegion: testtools.Region, ImageBucket: testtools.Bucket, Regions: regions,
-				Log: log, Stage: "candidate",
+				Log: log, Channel: "candidate",
 				Wait: alicloud.WaitOptions{FirstPoll: 300 * time.Millisecond},
 			}
 		}
@@ -97,7 +99,7 @@ func testBuild(t *testing.T, when spec.G, it spec.S) {
 	}
 
 	it("makes a tagged Available image in every region, as a tree, and removes the raw image", func() {
-		result, err := stemcell.Build(ctx, s, request())
+		result, err := builder.Build(ctx, s, request())
 		Expect(err).NotTo(HaveOccurred(), log.String())
 		journal := c.Sim.Journal()
 
@@ -160,7 +162,7 @@ func testBuild(t *testing.T, when spec.G, it spec.S) {
 
 	it("orders the copies by measured copy times and measures every copy it makes", func() {
 		// Half the destinations were measured fast, half slow.
-		times := stemcell.NewCopyTimes()
+		times := builder.NewCopyTimes()
 		fast := map[string]bool{}
 		measured := time.Now().Add(-time.Hour)
 		i := 0
@@ -177,7 +179,7 @@ func testBuild(t *testing.T, when spec.G, it spec.S) {
 		}
 		req := request()
 		req.CopyTimes = times
-		_, err := stemcell.Build(ctx, s, req)
+		_, err := builder.Build(ctx, s, req)
 		Expect(err).NotTo(HaveOccurred(), log.String())
 		Expect(log.String()).To(ContainSubstring("ordering 28 copies by 28 copy times measured earlier"))
 
@@ -203,7 +205,7 @@ func testBuild(t *testing.T, when spec.G, it spec.S) {
 			if e.Status != alicloud.ImageAvailable || e.SourceRegion == "" {
 				continue
 			}
-			var pair *stemcell.CopyTime
+			var pair *builder.CopyTime
 			for _, ct := range times.All() {
 				if ct.From == e.SourceRegion && ct.To == e.Region {
 					pair = &ct
@@ -219,7 +221,7 @@ func testBuild(t *testing.T, when spec.G, it spec.S) {
 		failing := "eu-central-1"
 		Expect(c.Sim.FailCopyTo(failing, 1)).To(Succeed())
 
-		_, err := stemcell.Build(ctx, s, request())
+		_, err := builder.Build(ctx, s, request())
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring("no image in " + failing))
 		Expect(err.Error()).To(ContainSubstring("kept 28 Available image(s) for a rerun"))
@@ -238,8 +240,8 @@ func testBuild(t *testing.T, when spec.G, it spec.S) {
 
 		before := lastSeq(c.Sim.Journal())
 		request2 := request()
-		request2.Stage = "published"
-		result, err := stemcell.Build(ctx, s, request2)
+		request2.Channel = "published"
+		result, err := builder.Build(ctx, s, request2)
 		Expect(err).NotTo(HaveOccurred(), log.String())
 		_, byAction := ecsCallsByRegion(c.Sim.Journal(), before)
 		Expect(byAction["CopyImage"]).To(Equal(1))
@@ -266,7 +268,7 @@ func testBuild(t *testing.T, when spec.G, it spec.S) {
 		cctx, cancel := context.WithCancel(ctx)
 		req := request()
 		req.Log = cancelOn{lines: log, cancel: cancel, marker: "(from "}
-		_, err := stemcell.Build(cctx, s, req)
+		_, err := builder.Build(cctx, s, req)
 		Expect(err).To(MatchError(ContainSubstring("cancelled")))
 		images := imagesOfVersion()
 		Expect(images).NotTo(BeEmpty())
@@ -290,7 +292,7 @@ func testBuild(t *testing.T, when spec.G, it spec.S) {
 		req := request()
 		req.Regions = []string{testtools.Region, "cn-beijing", "eu-central-1"}
 		req.Log = panicOn{lines: log, marker: "to eu-central-1 as"}
-		_, err := stemcell.Build(ctx, s, req)
+		_, err := builder.Build(ctx, s, req)
 		Expect(err).To(MatchError(ContainSubstring("no image in eu-central-1: eu-central-1 (crashed: a logging bug")))
 		Expect(err.Error()).To(ContainSubstring("kept 2 Available image(s) for a rerun"))
 		var made string
@@ -305,12 +307,12 @@ func testBuild(t *testing.T, when spec.G, it spec.S) {
 	})
 
 	it("refuses an incomplete request and a heavy stemcell whose name disagrees with its manifest", func() {
-		_, err := stemcell.Build(ctx, s, stemcell.BuildRequest{})
+		_, err := builder.Build(ctx, s, builder.Request{})
 		Expect(err).To(MatchError(ContainSubstring("no the heavy stemcell")))
 
 		req := request()
 		req.HeavyName = "bosh-stemcell-1.485-alicloud-kvm-ubuntu-noble-go_agent.tgz"
-		_, err = stemcell.Build(ctx, s, req)
+		_, err = builder.Build(ctx, s, req)
 		Expect(err).To(MatchError(ContainSubstring("holds bosh-alicloud-kvm-ubuntu-noble/1.484")))
 		Expect(c.Keys(t, "")).To(BeEmpty())
 		_, byAction := ecsCallsByRegion(c.Sim.Journal(), 0)
@@ -320,7 +322,7 @@ func testBuild(t *testing.T, when spec.G, it spec.S) {
 	it("copies from a base region that is not requested, and lists only the requested regions", func() {
 		req := request()
 		req.Regions = []string{"cn-beijing", "eu-west-1", "cn-beijing"}
-		result, err := stemcell.Build(ctx, s, req)
+		result, err := builder.Build(ctx, s, req)
 		Expect(err).NotTo(HaveOccurred(), log.String())
 		Expect(result.ImageIDs).To(HaveLen(2))
 		Expect(result.ImageIDs).To(HaveKey("cn-beijing"))
@@ -333,10 +335,10 @@ func testBuild(t *testing.T, when spec.G, it spec.S) {
 	})
 
 	it("deletes the raw image and makes no image when the heavy stemcell is corrupt", func() {
-		image := imageTgz(t, []byte("root"))
+		image := stemcelltest.ImageTgz(t, []byte("root"))
 		req := request()
-		req.Heavy = bytes.NewReader(tgz(t, file("./image", image), file("./stemcell.MF", manifestFor([]byte("another image")))))
-		_, err := stemcell.Build(ctx, s, req)
+		req.Heavy = bytes.NewReader(stemcelltest.Tgz(t, stemcelltest.File("./image", image), stemcelltest.File("./stemcell.MF", stemcelltest.ManifestFor([]byte("another image")))))
+		_, err := builder.Build(ctx, s, req)
 		Expect(err).To(MatchError(ContainSubstring("reading the heavy stemcell")))
 		Expect(c.Keys(t, "")).To(BeEmpty())
 		uploads := 0
@@ -372,7 +374,7 @@ func testBuild(t *testing.T, when spec.G, it spec.S) {
 
 		req := request()
 		req.Regions = []string{testtools.Region, "cn-beijing", "eu-west-1"}
-		result, err := stemcell.Build(ctx, s, req)
+		result, err := builder.Build(ctx, s, req)
 		Expect(err).NotTo(HaveOccurred(), log.String())
 		Expect(result.ImageIDs).To(Equal(map[string]string{testtools.Region: baseID, "eu-west-1": inProgress, "cn-beijing": result.ImageIDs["cn-beijing"]}))
 		Expect(result.ImageIDs["cn-beijing"]).NotTo(Equal(failedID))
@@ -386,10 +388,10 @@ func testBuild(t *testing.T, when spec.G, it spec.S) {
 	})
 
 	it("names images as ECS accepts them", func() {
-		Expect(stemcell.ImageName("bosh-alicloud-kvm-ubuntu-noble", "1.484")).To(Equal("bosh-alicloud-kvm-ubuntu-noble-1.484"))
-		Expect(stemcell.ImageName("1st stemcell", "2+dev.1")).To(Equal("stemcell-1st-stemcell-2-dev.1"))
-		Expect(stemcell.ImageName("aliyun-x", "1")).To(Equal("stemcell-aliyun-x-1"))
-		Expect([]rune(stemcell.ImageName(strings.Repeat("a", 200), "1"))).To(HaveLen(128))
+		Expect(builder.ImageName("bosh-alicloud-kvm-ubuntu-noble", "1.484")).To(Equal("bosh-alicloud-kvm-ubuntu-noble-1.484"))
+		Expect(builder.ImageName("1st stemcell", "2+dev.1")).To(Equal("stemcell-1st-stemcell-2-dev.1"))
+		Expect(builder.ImageName("aliyun-x", "1")).To(Equal("stemcell-aliyun-x-1"))
+		Expect([]rune(builder.ImageName(strings.Repeat("a", 200), "1"))).To(HaveLen(128))
 	})
 }
 
