@@ -21,7 +21,7 @@ import (
 // The kit is tested through a tiny resource built as a real binary and driven over stdin, the
 // way Concourse drives every resource in the pack.
 func TestKit(t *testing.T) {
-	binary := conformance.Build(t, "./internal/testresource")
+	binary := conformance.Compile(t, "./internal/testresource")
 	suite := spec.New("concourse kit", spec.Report(report.Terminal{}))
 	suite("dispatch and exit", func(t *testing.T, context spec.G, it spec.S) { testDispatch(t, context, it, binary) })
 	suite("strict requests", func(t *testing.T, context spec.G, it spec.S) { testStrict(t, context, it, binary) })

@@ -31,9 +31,9 @@ type Resource[S, GP, PP any] struct {
 
 // Env is what a step gets besides its request.
 type Env struct {
-	Dir   string  // in: the destination directory; out: the build directory; check: empty
-	Log   *Logger // stderr, redacted
-	Build Build   // build metadata (empty in check)
+	Dir   string        // in: the destination directory; out: the build directory; check: empty
+	Log   *Logger       // stderr, redacted
+	Build BuildMetadata // the build running the step (empty in check)
 }
 
 // Process is the outside world of one run, so tests can drive Run without a real process.
@@ -113,7 +113,7 @@ func run[S, GP, PP any](ctx context.Context, r Resource[S, GP, PP], p Process, l
 	}
 	env := Env{Dir: dir, Log: log}
 	if step != "check" {
-		env.Build = BuildFromEnv(p.Getenv)
+		env.Build = BuildMetadataFromEnv(p.Getenv)
 	}
 
 	var problems Problems

@@ -20,7 +20,7 @@ import (
 // The resource is tested as Concourse runs it: the real binary, JSON on stdin, against the
 // emulator, on tarballs the real bosh CLI made.
 func TestBoshReleaseResource(t *testing.T) {
-	binary := conformance.Build(t, ".")
+	binary := conformance.Compile(t, ".")
 	fixtures := newFixtures(t)
 	suite := spec.New("bosh-release resource", spec.Report(report.Terminal{}))
 	suite("publish and fetch", func(t *testing.T, when spec.G, it spec.S) { testPublish(t, when, it, binary, fixtures) })

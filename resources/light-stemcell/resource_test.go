@@ -31,7 +31,7 @@ const line = "bosh-alicloud-kvm-ubuntu-noble"
 // The resource is tested as Concourse runs it: the real binary, JSON on stdin, against the
 // emulator with every public region.
 func TestLightStemcellResource(t *testing.T) {
-	binary := conformance.Build(t, ".")
+	binary := conformance.Compile(t, ".")
 	spec.Run(t, "light-stemcell resource", func(t *testing.T, when spec.G, it spec.S) {
 		var (
 			Expect = NewWithT(t).Expect

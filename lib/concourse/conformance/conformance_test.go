@@ -13,7 +13,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	binary := conformance.Build(t, "../internal/testresource")
+	binary := conformance.Compile(t, "../internal/testresource")
 	spec.Run(t, "conformance", func(t *testing.T, context spec.G, it spec.S) {
 		testConformance(t, context, it, binary)
 	}, spec.Report(report.Terminal{}))

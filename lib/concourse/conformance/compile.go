@@ -7,10 +7,10 @@ import (
 	"testing"
 )
 
-// Build compiles the main package pkg (a path relative to the calling test's directory, such as
+// Compile compiles the main package pkg (a path relative to the calling test's directory, such as
 // "../../resources/light-stemcell") into a temporary directory and returns the binary's path.
 // It uses the flags the resource images use, so tests run what ships.
-func Build(t testing.TB, pkg string) string {
+func Compile(t testing.TB, pkg string) string {
 	t.Helper()
 	abs, err := filepath.Abs(pkg)
 	if err != nil {

@@ -21,7 +21,7 @@ func testBuild(t *testing.T, context spec.G, it spec.S) {
 
 	context("when a pipeline job runs the step", func() {
 		it("links to the job's build and names it", func() {
-			b := concourse.BuildFromEnv(env(map[string]string{
+			b := concourse.BuildMetadataFromEnv(env(map[string]string{
 				"ATC_EXTERNAL_URL": "https://ci.example.com/", "BUILD_TEAM_NAME": "main", "BUILD_PIPELINE_NAME": "cpi",
 				"BUILD_JOB_NAME": "bats", "BUILD_NAME": "7", "BUILD_ID": "991",
 			}))
@@ -32,7 +32,7 @@ func testBuild(t *testing.T, context spec.G, it spec.S) {
 
 	context("when the pipeline is instanced", func() {
 		it("adds the instance vars as the UI addresses them", func() {
-			b := concourse.BuildFromEnv(env(map[string]string{
+			b := concourse.BuildMetadataFromEnv(env(map[string]string{
 				"ATC_EXTERNAL_URL": "https://ci.example.com", "BUILD_TEAM_NAME": "main", "BUILD_PIPELINE_NAME": "cpi",
 				"BUILD_JOB_NAME": "bats", "BUILD_NAME": "7", "BUILD_PIPELINE_INSTANCE_VARS": `{"region":"cn-hangzhou","n":2}`,
 			}))
@@ -42,7 +42,7 @@ func testBuild(t *testing.T, context spec.G, it spec.S) {
 
 	context("when fly execute runs the step", func() {
 		it("links to the one-off build by id", func() {
-			b := concourse.BuildFromEnv(env(map[string]string{"ATC_EXTERNAL_URL": "https://ci.example.com", "BUILD_ID": "991"}))
+			b := concourse.BuildMetadataFromEnv(env(map[string]string{"ATC_EXTERNAL_URL": "https://ci.example.com", "BUILD_ID": "991"}))
 			Expect(b.URL()).To(Equal("https://ci.example.com/builds/991"))
 			Expect(b.String()).To(Equal("one-off build 991"))
 		})
@@ -50,7 +50,7 @@ func testBuild(t *testing.T, context spec.G, it spec.S) {
 
 	context("when nothing is known", func() {
 		it("gives no URL", func() {
-			b := concourse.BuildFromEnv(env(nil))
+			b := concourse.BuildMetadataFromEnv(env(nil))
 			Expect(b.URL()).To(BeEmpty())
 			Expect(b.String()).To(Equal("a local run"))
 		})

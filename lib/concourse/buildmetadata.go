@@ -7,10 +7,10 @@ import (
 	"strings"
 )
 
-// Build is the metadata Concourse gives get and put steps about the build running them. Check
+// BuildMetadata is the metadata Concourse gives get and put steps about the build running them. Check
 // and tasks receive little or none of it (it varies by Concourse version), so code running there
 // must not depend on it.
-type Build struct {
+type BuildMetadata struct {
 	ID           string // BUILD_ID: the build's internal id
 	Name         string // BUILD_NAME: the number shown in the UI, e.g. "42"
 	JobName      string // BUILD_JOB_NAME: empty for one-off builds (fly execute)
@@ -21,9 +21,9 @@ type Build struct {
 	ExternalURL  string // ATC_EXTERNAL_URL: the web node's URL
 }
 
-// BuildFromEnv reads build metadata with getenv (os.Getenv in a resource's main).
-func BuildFromEnv(getenv func(string) string) Build {
-	return Build{
+// BuildMetadataFromEnv reads build metadata with getenv (os.Getenv in a resource's main).
+func BuildMetadataFromEnv(getenv func(string) string) BuildMetadata {
+	return BuildMetadata{
 		ID:           getenv("BUILD_ID"),
 		Name:         getenv("BUILD_NAME"),
 		JobName:      getenv("BUILD_JOB_NAME"),
@@ -36,7 +36,7 @@ func BuildFromEnv(getenv func(string) string) Build {
 }
 
 // URL links to the build in the Concourse UI, or returns "" when the metadata does not say enough.
-func (b Build) URL() string {
+func (b BuildMetadata) URL() string {
 	switch {
 	case b.ExternalURL == "":
 		return ""
@@ -56,7 +56,7 @@ func (b Build) URL() string {
 }
 
 // String names the build for logs and for records kept in the cloud ("pipeline/job #42").
-func (b Build) String() string {
+func (b BuildMetadata) String() string {
 	switch {
 	case b.PipelineName != "" && b.JobName != "":
 		return b.PipelineName + "/" + b.JobName + " #" + b.Name
