@@ -65,7 +65,7 @@ func runBlob(ctx context.Context, args []string, s stdio) error {
 		if err != nil {
 			return err
 		}
-		defer in.Close()
+		defer func() { _ = in.Close() }() // read-only: its close has nothing to report
 		transfer.Progress = alicloud.LogProgress(log, "uploading "+name, 5*time.Second)
 		if info, err = store.Upload(ctx, name, in, alicloud.UploadOptions{TransferOptions: transfer}); err != nil {
 			return err
@@ -89,7 +89,9 @@ func runBlob(ctx context.Context, args []string, s stdio) error {
 			return err
 		}
 		for _, o := range objects {
-			fmt.Fprintf(s.out, "%s\t%d\n", o.Name, o.Size)
+			if _, err := fmt.Fprintf(s.out, "%s\t%d\n", o.Name, o.Size); err != nil {
+				return fmt.Errorf("writing the listing: %w", err)
+			}
 		}
 		return nil
 	case "rm":

@@ -72,7 +72,9 @@ func sortVersions(name string, args []string, s stdio) error {
 		kept = kept[len(kept)-1:]
 	}
 	for _, v := range kept {
-		fmt.Fprintln(s.out, v)
+		if _, err := fmt.Fprintln(s.out, v); err != nil {
+			return fmt.Errorf("writing the versions: %w", err)
+		}
 	}
 	return nil
 }
@@ -107,7 +109,9 @@ func nextVersion(name string, args []string, s stdio) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(s.out, next)
+	if _, err := fmt.Fprintln(s.out, next); err != nil {
+		return fmt.Errorf("writing the version: %w", err)
+	}
 	return nil
 }
 

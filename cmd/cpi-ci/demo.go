@@ -45,12 +45,12 @@ func runDemo(ctx context.Context, args []string, s stdio) error {
 		{"bosh-release resource on the emulator", d.releaseResource},
 		{"light-stemcell resource on the emulator", d.lightStemcell},
 	} {
-		fmt.Fprintf(s.out, "\n== %s\n", stage.name)
+		d.printf("\n== %s\n", stage.name)
 		if err := stage.run(); err != nil {
 			return fmt.Errorf("demo stage %q: %w", stage.name, err)
 		}
 	}
-	fmt.Fprintf(s.out, "\ndemo passed in %s (files in %s)\n", time.Since(start).Round(time.Millisecond), dir)
+	d.printf("\ndemo passed in %s (files in %s)\n", time.Since(start).Round(time.Millisecond), dir)
 	return nil
 }
 
@@ -85,6 +85,16 @@ type demo struct {
 	home string // HOME for the bosh CLI, so the demo never touches the user's ~/.bosh
 }
 
+// printf and println narrate the demo on stdout. The narration is best effort: the demo's
+// outcome is its exit status, so a line that cannot be written does not stop it.
+func (d *demo) printf(format string, args ...any) {
+	_, _ = fmt.Fprintf(d.s.out, format, args...) // best effort (above)
+}
+
+func (d *demo) println(args ...any) {
+	_, _ = fmt.Fprintln(d.s.out, args...) // best effort (above)
+}
+
 // cli runs a tool found on PATH in dir and returns its stdout.
 func (d *demo) cli(dir, name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(d.ctx, 5*time.Minute)
@@ -110,7 +120,7 @@ func (d *demo) tools() error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(d.s.out, "%-5s %s (%s)\n", tool, strings.TrimSpace(out), path)
+		d.printf("%-5s %s (%s)\n", tool, strings.TrimSpace(out), path)
 	}
 	return nil
 }
@@ -139,7 +149,7 @@ func (d *demo) releaseVersions() error {
 
 	var lastFinal, lastDev *version.Version
 	steps := [][]string{{}, {}, {"--final"}, {}, {"--final", "--version", "2.1.0"}, {}, {}, {"--final"}}
-	fmt.Fprintf(d.s.out, "%-48s %-12s %-12s\n", "step", "pack said", "bosh chose")
+	d.printf("%-48s %-12s %-12s\n", "step", "pack said", "bosh chose")
 	for i, flags := range steps {
 		// bosh makes a dev release on every run, and with --final a final one from it.
 		wantDev, err := version.NextDev(lastFinal, lastDev)
@@ -188,7 +198,7 @@ func agree(d *demo, label string, want version.Version, got *version.Version) er
 	if got == nil || !got.Equal(want) || got.String() != want.String() {
 		return fmt.Errorf("%s: the pack predicted %s but bosh made %v", label, want, got)
 	}
-	fmt.Fprintf(d.s.out, "%-48s %-12s %-12s ok\n", label, want, got)
+	d.printf("%-48s %-12s %-12s ok\n", label, want, got)
 	return nil
 }
 

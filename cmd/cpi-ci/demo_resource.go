@@ -43,13 +43,16 @@ func startDemoCloud(dataDir string) (*demoCloud, error) {
 		return nil, err
 	}
 	web := &http.Server{Handler: server, ReadHeaderTimeout: 10 * time.Second}
-	go web.Serve(listener)
+	// Serve returns ErrServerClosed at stop; a failure before shows as the resources' own errors.
+	go func() { _ = web.Serve(listener) }()
 	return &demoCloud{server: server, web: web, url: "http://" + listener.Addr().String()}, nil
 }
 
+// stop ends the emulator after the demo's outcome is known: its errors (a connection that did
+// not close, a temporary directory left behind) are not worth changing that outcome.
 func (c *demoCloud) stop() {
-	_ = c.web.Close()
-	_ = c.server.Close()
+	_ = c.web.Close()    // see above
+	_ = c.server.Close() // see above
 }
 
 func (c *demoCloud) source(extra map[string]any) map[string]any {
@@ -85,7 +88,7 @@ func (d *demo) resource(binary, step string, request any, dir string) (string, e
 	}
 	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
 		if line != "" {
-			fmt.Fprintf(d.s.out, "  | %s\n", line)
+			d.printf("  | %s\n", line)
 		}
 	}
 	return stdout.String(), nil
@@ -99,7 +102,7 @@ func (d *demo) releaseResource() error {
 		return err
 	}
 	defer cloud.stop()
-	fmt.Fprintf(d.s.out, "emulator on %s, bucket cpi-pipeline\n", cloud.url)
+	d.printf("emulator on %s, bucket cpi-pipeline\n", cloud.url)
 
 	build := filepath.Join(d.dir, "put")
 	if err := os.MkdirAll(build, 0o755); err != nil {
@@ -113,35 +116,35 @@ func (d *demo) releaseResource() error {
 	source := cloud.source(map[string]any{"name": "demo"})
 	const binary = "bosh-release-resource"
 
-	fmt.Fprintln(d.s.out, "put (out): publish demo-2.1.1.tgz")
+	d.println("put (out): publish demo-2.1.1.tgz")
 	out, err := d.resource(binary, "out", map[string]any{"source": source, "params": map[string]any{"file": "demo-*.tgz"}}, build)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(d.s.out, "  → %s", out)
+	d.printf("  → %s", out)
 
-	fmt.Fprintln(d.s.out, "put again (out): the same content is a no-op")
+	d.println("put again (out): the same content is a no-op")
 	if _, err := d.resource(binary, "out", map[string]any{"source": source, "params": map[string]any{"file": "demo-*.tgz"}}, build); err != nil {
 		return err
 	}
 
-	fmt.Fprintln(d.s.out, "check")
+	d.println("check")
 	checked, err := d.resource(binary, "check", map[string]any{"source": source}, "")
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(d.s.out, "  → %s", checked)
+	d.printf("  → %s", checked)
 	if !strings.Contains(checked, `"2.1.1"`) {
 		return fmt.Errorf("check did not find the published version: %s", checked)
 	}
 
-	fmt.Fprintln(d.s.out, "get (in): fetch and verify")
+	d.println("get (in): fetch and verify")
 	dest := filepath.Join(d.dir, "get")
 	got, err := d.resource(binary, "in", map[string]any{"source": source, "version": map[string]string{"version": "2.1.1"}}, dest)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(d.s.out, "  → %s", got)
+	d.printf("  → %s", got)
 	entries, err := os.ReadDir(dest)
 	if err != nil {
 		return err
@@ -150,7 +153,7 @@ func (d *demo) releaseResource() error {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	fmt.Fprintf(d.s.out, "  files: %s\n", strings.Join(names, ", "))
+	d.printf("  files: %s\n", strings.Join(names, ", "))
 	return nil
 }
 
@@ -174,33 +177,33 @@ func (d *demo) lightStemcell() error {
 	candidate := cloud.source(merge(line, map[string]any{"channel": "candidate"}))
 	published := cloud.source(line)
 
-	fmt.Fprintln(d.s.out, "put (out) on the candidate channel: build in cn-hangzhou, cn-beijing, eu-central-1")
+	d.println("put (out) on the candidate channel: build in cn-hangzhou, cn-beijing, eu-central-1")
 	out, err := d.resource(binary, "out", map[string]any{"source": candidate,
 		"params": map[string]any{"heavy_stemcell": "bosh-stemcell-*.tgz", "regions": []string{"cn-hangzhou", "cn-beijing", "eu-central-1"}}}, build)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(d.s.out, "  → %s", out)
+	d.printf("  → %s", out)
 	if err := os.WriteFile(filepath.Join(build, "version"), []byte("1.484\n"), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintln(d.s.out, "put (out) on the published channel: promote 1.484")
+	d.println("put (out) on the published channel: promote 1.484")
 	if _, err := d.resource(binary, "out", map[string]any{"source": published, "params": map[string]any{"promote": "version"}}, build); err != nil {
 		return err
 	}
-	fmt.Fprintln(d.s.out, "get (in) for a director in eu-central-1")
+	d.println("get (in) for a director in eu-central-1")
 	dest := filepath.Join(d.dir, "stemcell-get")
 	got, err := d.resource(binary, "in", map[string]any{"source": published, "version": map[string]string{"version": "1.484"},
 		"params": map[string]any{"region": "eu-central-1"}}, dest)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(d.s.out, "  → %s", got)
+	d.printf("  → %s", got)
 	ids, err := os.ReadFile(filepath.Join(dest, "image_ids.json"))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(d.s.out, "  image_ids.json: %s", ids)
+	d.printf("  image_ids.json: %s", ids)
 	return nil
 }
 

@@ -34,9 +34,6 @@ var commands = map[string]command{
 	"stemcell":     {"prune unpublished light stemcell images and delete whole versions", runStemcell},
 }
 
-// errUsage marks an error whose message is the usage text: it is printed without "error:".
-var errUsage = errors.New("usage")
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], stdio{os.Stdin, os.Stdout, os.Stderr})
@@ -46,7 +43,7 @@ func main() {
 
 func run(ctx context.Context, args []string, s stdio) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(s.err, usage())
+		_, _ = fmt.Fprint(s.err, usage()) // stderr is the last resort: nowhere to report its failure
 		if len(args) == 0 {
 			return 1
 		}
@@ -54,14 +51,14 @@ func run(ctx context.Context, args []string, s stdio) int {
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(s.err, "error: unknown command %q\n\n%s", args[0], usage())
+		_, _ = fmt.Fprintf(s.err, "error: unknown command %q\n\n%s", args[0], usage()) // the exit status tells it too
 		return 1
 	}
 	if err := cmd.run(ctx, args[1:], s); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		fmt.Fprintf(s.err, "error: %s\n", err)
+		_, _ = fmt.Fprintf(s.err, "error: %s\n", err) // the exit status tells it too
 		return 1
 	}
 	return 0

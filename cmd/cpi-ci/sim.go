@@ -141,7 +141,7 @@ func runSim(ctx context.Context, args []string, s stdio) error {
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer func() { _ = srv.Close() }() // for the early returns, whose error is the one to report
 	for _, b := range seed.Buckets {
 		if err := srv.CreateBucket(b); err != nil {
 			return fmt.Errorf("seed file: %w", err)
@@ -154,7 +154,11 @@ func runSim(ctx context.Context, args []string, s stdio) error {
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-	fmt.Fprintf(s.out, "sim listening on http://%s\n", ln.Addr())
+	// Whoever started the emulator learns its address from this line: without it, stop.
+	if _, err := fmt.Fprintf(s.out, "sim listening on http://%s\n", ln.Addr()); err != nil {
+		_ = hs.Close() // the write's error is the one to report
+		return fmt.Errorf("announcing the address: %w", err)
+	}
 
 	select {
 	case err := <-served:
@@ -164,7 +168,8 @@ func runSim(ctx context.Context, args []string, s stdio) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(shutdown); err != nil {
-		// Requests still running (a hang fault, a slow download): drop their connections.
+		// Requests still running (a hang fault, a slow download): drop their connections. Close
+		// only fails with the listener's close error, and the emulator is stopping anyway.
 		_ = hs.Close()
 	}
 	return srv.Close()

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -43,7 +44,7 @@ func runStemcell(ctx context.Context, args []string, s stdio) error {
 	verb := args[0]
 	if verb != "prune" && verb != "delete-version" && verb != "copy-times" {
 		if verb == "-h" || verb == "--help" || verb == "help" {
-			fmt.Fprint(s.err, stemcellUsage)
+			_, _ = fmt.Fprint(s.err, stemcellUsage) // stderr is the last resort: nowhere to report its failure
 			return flag.ErrHelp
 		}
 		return fmt.Errorf("unknown subcommand %q\n\n%s", verb, stemcellUsage)
@@ -114,10 +115,12 @@ func runStemcell(ctx context.Context, args []string, s stdio) error {
 		did = "would delete"
 	}
 	for _, p := range pruned {
-		fmt.Fprintf(s.out, "%s image %s in %s (%s %s, %s old)\n", did, p.ID, p.Region, *line, p.Version, p.Age)
+		if _, werr := fmt.Fprintf(s.out, "%s image %s in %s (%s %s, %s old)\n", did, p.ID, p.Region, *line, p.Version, p.Age); werr != nil {
+			return errors.Join(err, fmt.Errorf("writing what was pruned: %w", werr))
+		}
 	}
 	if err == nil && len(pruned) == 0 {
-		fmt.Fprintf(s.err, "no unpublished image of %s is older than %s\n", *line, olderThan)
+		_, _ = fmt.Fprintf(s.err, "no unpublished image of %s is older than %s\n", *line, olderThan) // a note: stdout (empty) is the answer
 	}
 	return err
 }
@@ -134,9 +137,13 @@ func printCopyTimes(ctx context.Context, store *alicloud.Store, line string, out
 	}
 	slices.SortStableFunc(all, func(a, b builder.CopyTime) int { return cmp.Compare(b.Seconds, a.Seconds) })
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "FROM\tTO\tTIME\tCOPIES\tLAST")
+	if _, err := fmt.Fprintln(w, "FROM\tTO\tTIME\tCOPIES\tLAST"); err != nil {
+		return err
+	}
 	for _, c := range all {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", c.From, c.To, c.Duration().Round(time.Second), c.Copies, c.Updated.Format(time.RFC3339))
+		if _, err := fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", c.From, c.To, c.Duration().Round(time.Second), c.Copies, c.Updated.Format(time.RFC3339)); err != nil {
+			return err
+		}
 	}
 	return w.Flush()
 }
@@ -151,7 +158,8 @@ type stdoutLog struct {
 func (l *stdoutLog) Printf(format string, args ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	fmt.Fprintf(l.out, strings.TrimSuffix(format, "\n")+"\n", args...)
+	// A progress line: Log has no error to return, and the deletion goes on without it.
+	_, _ = fmt.Fprintf(l.out, strings.TrimSuffix(format, "\n")+"\n", args...)
 }
 
 func (l *stdoutLog) Warnf(format string, args ...any) { l.warn.Warnf(format, args...) }

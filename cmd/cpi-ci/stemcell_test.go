@@ -87,8 +87,8 @@ func testStemcellCommand(t *testing.T, when spec.G, it spec.S) {
 				Heavy: heavy, HeavyName: path, BaseRegion: c.Region, ImageBucket: c.Bucket, Regions: regions,
 				Channel: records.ChannelCandidate, Wait: alicloud.WaitOptions{FirstPoll: 100 * time.Millisecond},
 			})
-			heavy.Close()
 			Expect(err).NotTo(HaveOccurred())
+			Expect(heavy.Close()).To(Succeed())
 			ids[v] = result.ImageIDs
 			tarball := line + "/tarballs/" + v + "/light.tgz"
 			_, err = store.Put(ctx, tarball, []byte("light "+v), alicloud.PutOptions{})

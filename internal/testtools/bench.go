@@ -27,8 +27,8 @@ func SimProcess(t testing.TB, cli string, flags ...string) (string, func()) {
 		t.Fatal(err)
 	}
 	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
+		_ = cmd.Process.Signal(syscall.SIGTERM) // fails only when it has already exited, which Wait reaps
+		_ = cmd.Wait()                          // the exit status of a terminated emulator says nothing
 	}
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	const prefix = "sim listening on "
@@ -36,7 +36,7 @@ func SimProcess(t testing.TB, cli string, flags ...string) (string, func()) {
 		stop()
 		t.Fatalf("the emulator did not say where it listens: %q, %v", line, err)
 	}
-	go io.Copy(io.Discard, stdout)
+	go func() { _, _ = io.Copy(io.Discard, stdout) }() // drains stdout so the emulator never blocks: ends when it exits
 	return strings.TrimSpace(strings.TrimPrefix(line, prefix)), stop
 }
 
@@ -71,13 +71,17 @@ func WriteRandomFile(t testing.TB, path string, size int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	rng := rand.NewChaCha8([32]byte{1, 2, 3})
 	buf := make([]byte, 1<<20)
 	for written := int64(0); written < size; written += int64(len(buf)) {
-		_, _ = rng.Read(buf)
+		buf = buf[:min(int64(len(buf)), size-written)]
+		_, _ = rng.Read(buf) // ChaCha8.Read always fills buf and returns nil
 		if _, err := f.Write(buf); err != nil {
+			_ = f.Close() // the write's error is the one to report
 			t.Fatal(err)
 		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

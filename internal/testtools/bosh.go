@@ -72,7 +72,7 @@ func declaresPack(goMod string) bool {
 	if err != nil {
 		return false
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: its close has nothing to report
 	s := bufio.NewScanner(f)
 	for s.Scan() {
 		if fields := strings.Fields(s.Text()); len(fields) == 2 && fields[0] == "module" {
@@ -111,7 +111,11 @@ func buildBosh(root string) (string, error) {
 	return out, nil
 }
 
-var homes sync.Map // testing.TB → HOME directory
+// homes holds each test's HOME directory.
+var homes = struct {
+	sync.Mutex
+	m map[testing.TB]string
+}{m: map[testing.TB]string{}}
 
 // Home returns the HOME the bosh CLI gets in t: an empty directory made for t, the same one for
 // every call in t, removed when t ends. bosh keeps dev builds of jobs and packages in
@@ -119,12 +123,18 @@ var homes sync.Map // testing.TB → HOME directory
 // create-release of one release directory must see the same HOME (see RunBoshWithHome).
 func Home(t testing.TB) string {
 	t.Helper()
-	if home, ok := homes.Load(t); ok {
-		return home.(string)
+	homes.Lock()
+	defer homes.Unlock()
+	if home, ok := homes.m[t]; ok {
+		return home
 	}
 	home := t.TempDir()
-	homes.Store(t, home)
-	t.Cleanup(func() { homes.Delete(t) })
+	homes.m[t] = home
+	t.Cleanup(func() {
+		homes.Lock()
+		delete(homes.m, t)
+		homes.Unlock()
+	})
 	return home
 }
 

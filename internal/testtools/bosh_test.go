@@ -51,7 +51,8 @@ func testBosh(t *testing.T, context spec.G, it spec.S) {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(filepath.Join(root, "go.mod")).To(BeARegularFile())
 		Expect(filepath.Join(root, "tools", "bosh", "go.mod")).To(BeARegularFile())
-		wd, _ := os.Getwd()
+		wd, err := os.Getwd()
+		Expect(err).NotTo(HaveOccurred())
 		Expect(wd).To(HavePrefix(root))
 	})
 
@@ -66,7 +67,7 @@ func testBosh(t *testing.T, context spec.G, it spec.S) {
 		Expect(err).NotTo(HaveOccurred())
 		path, err := buildBosh(root)
 		Expect(err).NotTo(HaveOccurred())
-		defer os.RemoveAll(filepath.Dir(path))
+		defer func() { Expect(os.RemoveAll(filepath.Dir(path))).To(Succeed()) }()
 		out, err := exec.Command(path, "--version").Output()
 		Expect(err).NotTo(HaveOccurred())
 		Expect(string(out)).To(ContainSubstring("version " + boshVersion))

@@ -44,7 +44,12 @@ func NewCloud(t testing.TB, tweaks ...func(*sim.Config)) *Cloud {
 		t.Fatal(err)
 	}
 	web := httptest.NewServer(server)
-	t.Cleanup(func() { web.Close(); server.Close() })
+	t.Cleanup(func() {
+		web.Close()
+		if err := server.Close(); err != nil {
+			t.Errorf("closing the emulator: %v", err)
+		}
+	})
 	c.Sim, c.URL = server, web.URL
 	c.oss = oss.NewClient(oss.LoadDefaultConfig().WithRegion(c.Region).WithEndpoint(c.URL).WithUsePathStyle(true).
 		WithCredentialsProvider(osscredentials.NewStaticCredentialsProvider(c.KeyID, c.Secret)))

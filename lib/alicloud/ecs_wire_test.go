@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
@@ -116,7 +117,8 @@ func testImages(t *testing.T, when spec.G, it spec.S) {
 		Expect(sharing).To(Equal(alicloud.Sharing{Accounts: []string{"1234567890123456"}}))
 
 		Expect(s.ShareImage(ctx, testRegion, id, alicloud.Sharing{Public: true})).To(Succeed())
-		sharing, _ = s.ImageSharing(ctx, testRegion, id)
+		sharing, err = s.ImageSharing(ctx, testRegion, id)
+		Expect(err).NotTo(HaveOccurred())
 		Expect(sharing).To(Equal(alicloud.Sharing{Public: true}))
 	})
 
@@ -124,7 +126,8 @@ func testImages(t *testing.T, when spec.G, it spec.S) {
 		id := importImage(t, c, s, "source", nil)
 		_, err := s.WaitImage(ctx, testRegion, id, alicloud.WaitOptions{FirstPoll: 50 * time.Millisecond})
 		Expect(err).NotTo(HaveOccurred())
-		image, _ := s.Image(ctx, testRegion, id)
+		image, err := s.Image(ctx, testRegion, id)
+		Expect(err).NotTo(HaveOccurred())
 		Expect(image.SnapshotIDs()).NotTo(BeEmpty())
 		copyID, err := s.CopyImage(ctx, testRegion, id, "cn-beijing", "source-copy", nil)
 		Expect(err).NotTo(HaveOccurred())
@@ -136,7 +139,8 @@ func testImages(t *testing.T, when spec.G, it spec.S) {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(s.DeleteImage(ctx, testRegion, id)).To(Succeed())
 		Expect(c.calls("ecs", "DeleteSnapshot")).To(Equal(len(image.SnapshotIDs())))
-		left, _ := s.Images(ctx, testRegion, alicloud.ImageQuery{IDs: []string{id}})
+		left, err := s.Images(ctx, testRegion, alicloud.ImageQuery{IDs: []string{id}})
+		Expect(err).NotTo(HaveOccurred())
 		Expect(left).To(BeEmpty())
 		Expect(s.DeleteImage(ctx, testRegion, id)).To(Succeed(), "deleting what is gone is fine")
 	})
@@ -197,7 +201,7 @@ func testImages(t *testing.T, when spec.G, it spec.S) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, _ = slow.Images(ctx, testRegion, alicloud.ImageQuery{Name: "slow-region"})
+				_, _ = slow.Images(ctx, testRegion, alicloud.ImageQuery{Name: "slow-region"}) // only holds the client: times out
 			}()
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -230,7 +234,8 @@ func testImages(t *testing.T, when spec.G, it spec.S) {
 		sixth, err := s.Image(ctx, regions[5], copies[5])
 		Expect(err).NotTo(HaveOccurred())
 		Expect(sixth.Status).To(Equal(alicloud.ImageWaiting))
-		first, _ := s.Image(ctx, regions[0], copies[0])
+		first, err := s.Image(ctx, regions[0], copies[0])
+		Expect(err).NotTo(HaveOccurred())
 		Expect(first.Status).To(Equal(alicloud.ImageCreating))
 	})
 }
@@ -381,7 +386,8 @@ func testInstances(t *testing.T, when spec.G, it spec.S) {
 		Expect(elsewhere).To(BeEmpty())
 
 		Expect(s.DeleteInstances(ctx, testRegion, ids, 30*time.Second)).To(Succeed())
-		left, _ := s.Instances(ctx, testRegion, alicloud.InstanceQuery{Tags: map[string]string{"director": "bats"}})
+		left, err := s.Instances(ctx, testRegion, alicloud.InstanceQuery{Tags: map[string]string{"director": "bats"}})
+		Expect(err).NotTo(HaveOccurred())
 		Expect(left).To(BeEmpty())
 	})
 }
@@ -390,7 +396,7 @@ func testInstances(t *testing.T, when spec.G, it spec.S) {
 // (the CPI does), but its sweepers find and delete them.
 func createInstance(t *testing.T, c *cloud, zone, image string, tags map[string]string) string {
 	t.Helper()
-	client, err := sdk.NewClientWithAccessKey(testRegion, testKeyID, testKeySecret)
+	client, err := sdk.NewClientWithOptions(testRegion, sdk.NewConfig(), credentials.NewAccessKeyCredential(testKeyID, testKeySecret))
 	if err != nil {
 		t.Fatal(err)
 	}

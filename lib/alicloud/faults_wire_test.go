@@ -78,7 +78,8 @@ func testFaults(t *testing.T, when spec.G, it spec.S) {
 				Retry: alicloud.RetryPolicy{Attempts: 1000, BaseDelay: 20 * time.Millisecond, MaxDelay: 20 * time.Millisecond},
 			})
 			Expect(err).NotTo(HaveOccurred())
-			patient, _ := s.Store()
+			patient, err := s.Store()
+			Expect(err).NotTo(HaveOccurred())
 			c.sim.AddFault(sim.Fault{Service: "oss", Action: "PutObject", Kind: sim.FaultThrottling})
 			deadline, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 			defer cancel()
@@ -103,8 +104,9 @@ func testFaults(t *testing.T, when spec.G, it spec.S) {
 	when("a call hangs once", func() {
 		it("gives that try up after the call timeout and tries again, for OSS and for ECS", func() {
 			s := c.session(c.source(), func(o *alicloud.Options) { o.CallTimeout = 500 * time.Millisecond })
-			quick, _ := s.Store()
-			_, err := quick.Put(ctx, "x", []byte("x"), alicloud.PutOptions{})
+			quick, err := s.Store()
+			Expect(err).NotTo(HaveOccurred())
+			_, err = quick.Put(ctx, "x", []byte("x"), alicloud.PutOptions{})
 			Expect(err).NotTo(HaveOccurred())
 
 			c.sim.AddFault(sim.Fault{Service: "oss", Action: "HeadObject", Nth: 1, Kind: sim.FaultHang})

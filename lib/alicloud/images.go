@@ -76,7 +76,7 @@ func (i Image) Percent() int {
 	if i.Status == ImageAvailable {
 		return 100
 	}
-	p, _ := strconv.Atoi(strings.TrimSuffix(i.Progress, "%"))
+	p, _ := strconv.Atoi(strings.TrimSuffix(i.Progress, "%")) // no or malformed progress: 0
 	return p
 }
 
@@ -272,7 +272,7 @@ func retried(err error) bool {
 // clientToken is a fresh idempotency token for an ECS creation (at most 64 ASCII characters).
 func clientToken() string {
 	b := make([]byte, 16)
-	_, _ = rand.Read(b)
+	_, _ = rand.Read(b) // never fails: crypto/rand crashes the program instead (Go 1.24)
 	return "concourse-pack-" + hex.EncodeToString(b)
 }
 

@@ -38,7 +38,7 @@ type InstanceQuery struct {
 func (s *Session) Instances(ctx context.Context, region string, q InstanceQuery) ([]Instance, error) {
 	params := map[string]string{}
 	if len(q.IDs) > 0 {
-		ids, _ := json.Marshal(q.IDs)
+		ids, _ := json.Marshal(q.IDs) // a []string always marshals
 		params["InstanceIds"] = string(ids)
 	}
 	if q.VpcID != "" {

@@ -29,7 +29,11 @@ func (st *Store) multipart(ctx context.Context, name string, request *oss.PutObj
 		// The caller's context may be what failed: abort on a fresh, bounded one.
 		abortCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), st.s.opts.CallTimeout)
 		defer cancel()
-		_, _ = st.client.AbortMultipartUpload(abortCtx, &oss.AbortMultipartUploadRequest{Bucket: request.Bucket, Key: request.Key, UploadId: uploadID})
+		// The upload's failure is what the caller needs; a failed abort only leaves parts behind.
+		if _, err := st.client.AbortMultipartUpload(abortCtx, &oss.AbortMultipartUploadRequest{Bucket: request.Bucket, Key: request.Key, UploadId: uploadID}); err != nil {
+			st.s.opts.Log.Warnf("%v (upload %s): its parts stay until a lifecycle rule removes them",
+				st.fail("AbortMultipartUpload", name, err), oss.ToString(uploadID))
+		}
 		return cause
 	}
 

@@ -68,7 +68,7 @@ func isIPOrLocal(host string) bool {
 type ossRetryer struct{ s *Session }
 
 func (r ossRetryer) IsErrorRetryable(err error) bool {
-	_, retryable := classify("oss", "request", err)
+	_, retryable := classify("oss", "request", err) // only whether it is retryable
 	return retryable
 }
 
@@ -199,7 +199,7 @@ const creatorKey = "cpi-creator"
 // caller is not told "someone else" when it was itself.
 func (st *Store) CreateIfAbsent(ctx context.Context, name string, body []byte, opts PutOptions) (bool, error) {
 	marker := make([]byte, 12)
-	_, _ = rand.Read(marker)
+	_, _ = rand.Read(marker) // never fails: crypto/rand crashes the program instead (Go 1.24)
 	token := hex.EncodeToString(marker)
 	metadata := map[string]string{creatorKey: token}
 	for k, v := range opts.Metadata {
@@ -253,7 +253,7 @@ func (st *Store) Get(ctx context.Context, name string) ([]byte, ObjectInfo, erro
 	if err != nil {
 		return nil, ObjectInfo{}, st.fail("GetObject", name, err)
 	}
-	defer result.Body.Close()
+	defer func() { _ = result.Body.Close() }() // read-only: its close has nothing to report
 	if result.ContentLength > maxSmallObject {
 		return nil, ObjectInfo{}, fmt.Errorf("oss://%s/%s is %d bytes, too large to read into memory", st.bucket, st.Key(name), result.ContentLength)
 	}

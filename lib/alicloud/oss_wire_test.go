@@ -118,7 +118,8 @@ func testStore(t *testing.T, when spec.G, it spec.S) {
 		created, err = st.CreateIfAbsent(ctx, "locks/env", []byte("second"), alicloud.PutOptions{})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(created).To(BeFalse())
-		body, _, _ := st.Get(ctx, "locks/env")
+		body, _, err := st.Get(ctx, "locks/env")
+		Expect(err).NotTo(HaveOccurred())
 		Expect(string(body)).To(Equal("first"))
 
 		var wg sync.WaitGroup
@@ -271,7 +272,8 @@ func testTransfers(t *testing.T, when spec.G, it spec.S) {
 		path := filepath.Join(dir, "stemcell.tgz")
 		_, err := st.DownloadFile(ctx, "missing.tgz", path, transfer)
 		Expect(alicloud.IsNotFound(err)).To(BeTrue())
-		entries, _ := os.ReadDir(dir)
+		entries, err := os.ReadDir(dir)
+		Expect(err).NotTo(HaveOccurred())
 		Expect(entries).To(BeEmpty())
 
 		data := randomBytes(2<<20+1, 4)
@@ -279,9 +281,11 @@ func testTransfers(t *testing.T, when spec.G, it spec.S) {
 		Expect(err).NotTo(HaveOccurred())
 		_, err = st.DownloadFile(ctx, "present.tgz", path, transfer)
 		Expect(err).NotTo(HaveOccurred())
-		written, _ := os.ReadFile(path)
+		written, err := os.ReadFile(path)
+		Expect(err).NotTo(HaveOccurred())
 		Expect(sha256Hex(written)).To(Equal(sha256Hex(data)))
-		entries, _ = os.ReadDir(dir)
+		entries, err = os.ReadDir(dir)
+		Expect(err).NotTo(HaveOccurred())
 		Expect(entries).To(HaveLen(1), "no temporary file left behind")
 	})
 }

@@ -136,7 +136,7 @@ type UploadOptions struct {
 // way and the object's CRC-64 is checked against them; a failed multipart upload is aborted.
 // Every part is retried on its own, with a fresh body (see guardedBody).
 func (st *Store) Upload(ctx context.Context, name string, r io.Reader, opts UploadOptions) (ObjectInfo, error) {
-	opts.TransferOptions = opts.TransferOptions.withDefaults()
+	opts.TransferOptions = opts.withDefaults()
 	sums := newDigests(opts.SHA1)
 	source := io.TeeReader(r, sums)
 
@@ -148,7 +148,7 @@ func (st *Store) Upload(ctx context.Context, name string, r io.Reader, opts Uplo
 	}
 	small := int64(n) <= opts.PartSize
 	request := &oss.PutObjectRequest{Bucket: oss.Ptr(st.bucket), Key: oss.Ptr(st.Key(name))}
-	opts.PutOptions.apply(request)
+	opts.apply(request)
 	if opts.ForbidOverwrite {
 		request.ForbidOverwrite = oss.Ptr("true")
 	}
@@ -206,7 +206,8 @@ func (st *Store) DownloadFile(ctx context.Context, name, path string, opts Trans
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	defer os.Remove(tmp.Name())
+	// Not-exist once renamed into place; otherwise the partial download (a leftover is harmless).
+	defer func() { _ = os.Remove(tmp.Name()) }()
 	info, err := st.Download(ctx, name, tmp, opts)
 	if closeErr := tmp.Close(); err == nil {
 		err = closeErr
@@ -331,7 +332,7 @@ func (st *Store) readRange(ctx context.Context, name string, info ObjectInfo, c 
 	if err != nil {
 		return err
 	}
-	defer result.Body.Close()
+	defer func() { _ = result.Body.Close() }() // read-only: its close has nothing to report
 	if result.ContentLength != c.size {
 		return fmt.Errorf("range at %d: expected %d bytes, the response has %d", c.offset, c.size, result.ContentLength)
 	}

@@ -97,9 +97,10 @@ func testRetryPolicy(t *testing.T, _ spec.G, it spec.S) {
 	})
 
 	it("does not retry what cannot get better", func() {
-		s, _ := NewSession(Cloud{AccessKeyID: "a", AccessKeySecret: "b", Region: "cn-hangzhou", Bucket: "bkt"}, Options{})
+		s, err := NewSession(Cloud{AccessKeyID: "a", AccessKeySecret: "b", Region: "cn-hangzhou", Bucket: "bkt"}, Options{})
+		Expect(err).NotTo(HaveOccurred())
 		tries := 0
-		err := s.call(context.Background(), "ecs", "DescribeImages", func(context.Context) error {
+		err = s.call(context.Background(), "ecs", "DescribeImages", func(context.Context) error {
 			tries++
 			return &Error{Status: 400, Code: "InvalidParameter"}
 		})
@@ -108,13 +109,14 @@ func testRetryPolicy(t *testing.T, _ spec.G, it spec.S) {
 	})
 
 	it("stops waiting when the context ends", func() {
-		s, _ := NewSession(Cloud{AccessKeyID: "a", AccessKeySecret: "b", Region: "cn-hangzhou", Bucket: "bkt"},
+		s, err := NewSession(Cloud{AccessKeyID: "a", AccessKeySecret: "b", Region: "cn-hangzhou", Bucket: "bkt"},
 			Options{Retry: RetryPolicy{Attempts: 100, BaseDelay: 50 * time.Millisecond, MaxDelay: 50 * time.Millisecond}})
+		Expect(err).NotTo(HaveOccurred())
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
 		start := time.Now()
 		tries := 0
-		err := s.call(ctx, "ecs", "DescribeImages", func(context.Context) error {
+		err = s.call(ctx, "ecs", "DescribeImages", func(context.Context) error {
 			tries++
 			return &Error{Status: 400, Code: "Throttling"}
 		})
@@ -188,11 +190,13 @@ func testCredentialCache(t *testing.T, _ spec.G, it spec.S) {
 		Expect(secrets.Secrets()).To(ConsistOf("secret-1", "token-1"))
 
 		now = now.Add(54 * time.Minute)
-		c, _ = cache.Get(context.Background())
+		c, err = cache.Get(context.Background())
+		Expect(err).NotTo(HaveOccurred())
 		Expect(c.AccessKeySecret).To(Equal("secret-1"), "still 6 minutes to go: kept")
 
 		now = now.Add(2 * time.Minute)
-		c, _ = cache.Get(context.Background())
+		c, err = cache.Get(context.Background())
+		Expect(err).NotTo(HaveOccurred())
 		Expect(c.AccessKeySecret).To(Equal("secret-2"), "under 5 minutes left: renewed")
 		Expect(fetches).To(Equal(2))
 		Expect(secrets.Secrets()).To(ContainElements("secret-2", "token-2"))

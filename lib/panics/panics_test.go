@@ -22,8 +22,7 @@ func TestCatch(t *testing.T) {
 
 		it("turns a panic into an error with its value and the stack where it happened", func() {
 			err := panics.Catch(func() error {
-				var m map[string]int
-				m["boom"] = 1
+				setBoom(nil)
 				return nil
 			})
 			var p *panics.Error
@@ -33,3 +32,6 @@ func TestCatch(t *testing.T) {
 		})
 	}, spec.Report(report.Terminal{}))
 }
+
+// setBoom writes to m: given a nil map it panics at run time, as a real bug would.
+func setBoom(m map[string]int) { m["boom"] = 1 }

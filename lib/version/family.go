@@ -79,9 +79,9 @@ func ParseFamily(s string) (Family, error) {
 
 	case strings.HasSuffix(t, "."+latestKeyword):
 		n := strings.TrimSuffix(t, "."+latestKeyword)
-		prefix, err := parsePrefix(n)
-		if err != nil {
-			return Family{}, &FamilyError{Input: s, Reason: err.Error()}
+		prefix, reason := parsePrefix(n)
+		if reason != "" {
+			return Family{}, &FamilyError{Input: s, Reason: reason}
 		}
 		return Family{raw: t, kind: familyPrefix, prefix: prefix}, nil
 
@@ -106,20 +106,21 @@ func MustParseFamily(s string) Family {
 	return f
 }
 
-func parsePrefix(n string) ([]int, error) {
+// parsePrefix parses the N of N.latest; a bad N gives the FamilyError's reason instead.
+func parsePrefix(n string) (prefix []int, reason string) {
 	if n == "" {
-		return nil, fmt.Errorf("N in N.latest is empty")
+		return nil, "N in N.latest is empty"
 	}
 	parts := strings.Split(n, ".")
-	prefix := make([]int, len(parts))
+	prefix = make([]int, len(parts))
 	for i, p := range parts {
 		c, ok, err := semi.NewVerSegCompIntFromString(p)
 		if err != nil || !ok {
-			return nil, fmt.Errorf("N in N.latest must be '.'-separated numbers without leading zeros, got component %q", p)
+			return nil, fmt.Sprintf("N in N.latest must be '.'-separated numbers without leading zeros, got component %q", p)
 		}
 		prefix[i] = c.I
 	}
-	return prefix, nil
+	return prefix, ""
 }
 
 // String returns the family as parsed (spaces trimmed); "" for the zero

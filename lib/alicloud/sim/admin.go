@@ -88,7 +88,10 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	case path == "reset" && r.Method == http.MethodPost:
 		s.Reset()
 		if r.URL.Query().Get("state") == "true" {
-			s.ResetState()
+			if err := s.ResetState(); err != nil {
+				adminError(w, http.StatusInternalServerError, err)
+				return
+			}
 		}
 		w.WriteHeader(http.StatusNoContent)
 	default:
@@ -112,7 +115,7 @@ func adminJSON(w http.ResponseWriter, status int, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(append(body, '\n')) // the status is sent: a failed write means the client left
 }
 
 func adminError(w http.ResponseWriter, status int, err error) {

@@ -75,7 +75,8 @@ func testAdmin(t *testing.T, context spec.G, it spec.S) {
 			Expect(json.Unmarshal([]byte(resp.body), &added)).To(Succeed())
 			Expect(added["id"]).NotTo(BeEmpty())
 
-			status, _, body, _ := rawGet(e.url + "/any-bucket/any-key")
+			status, _, body, err := rawGet(e.url + "/any-bucket/any-key")
+			Expect(err).NotTo(HaveOccurred())
 			Expect(status).To(Equal(503))
 			Expect(body).To(ContainSubstring("<Code>ServiceUnavailable</Code>"))
 
@@ -103,8 +104,10 @@ func testAdmin(t *testing.T, context spec.G, it spec.S) {
 
 		it("sets QPS limits", func() {
 			Expect(admin(http.MethodPost, "qps", `{"service":"oss","action":"GetObject","qps":1}`).status).To(Equal(204))
-			first, _, _, _ := rawGet(e.url + "/b/k")
-			second, _, body, _ := rawGet(e.url + "/b/k")
+			first, _, _, err := rawGet(e.url + "/b/k")
+			Expect(err).NotTo(HaveOccurred())
+			second, _, body, err := rawGet(e.url + "/b/k")
+			Expect(err).NotTo(HaveOccurred())
 			Expect(first).NotTo(Equal(503))
 			Expect(second).To(Equal(503))
 			Expect(body).To(ContainSubstring("TotalQpsLimitExceeded"))

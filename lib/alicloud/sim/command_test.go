@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -69,9 +70,10 @@ func testCommand(t *testing.T, context spec.G, it spec.S) {
 		exited := make(chan error, 1)
 		defer func() {
 			select {
-			case <-exited:
+			case err := <-exited:
+				t.Logf("cpi-ci sim exited before the test ended: %v", err)
 			default:
-				_ = cmd.Process.Kill()
+				_ = cmd.Process.Kill() // the test is over: killing is all that is left to do
 			}
 		}()
 
@@ -81,7 +83,7 @@ func testCommand(t *testing.T, context spec.G, it spec.S) {
 			if sc.Scan() {
 				lines <- sc.Text()
 			}
-			_, _ = bufio.NewReader(stdout).WriteTo(new(bytes.Buffer))
+			_, _ = io.Copy(io.Discard, stdout) // drains stdout so the sim never blocks: ends when it exits
 			exited <- cmd.Wait()
 		}()
 		var line string
@@ -107,8 +109,9 @@ func testCommand(t *testing.T, context spec.G, it spec.S) {
 		get, err := c.GetObject(contextBackground(), &oss.GetObjectRequest{Bucket: oss.Ptr("seeded-artifacts"), Key: oss.Ptr("state/rev-1.json")})
 		Expect(err).NotTo(HaveOccurred())
 		var body bytes.Buffer
-		_, _ = body.ReadFrom(get.Body)
-		get.Body.Close()
+		_, err = body.ReadFrom(get.Body)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(get.Body.Close()).To(Succeed())
 		Expect(body.String()).To(Equal(`{"rev":1}`))
 		// The seed file's own credential works too.
 		_, err = client("LTAI5tSeededKey", "seeded-secret", "cn-hangzhou").PutBucket(contextBackground(), &oss.PutBucketRequest{Bucket: oss.Ptr("second-account")})

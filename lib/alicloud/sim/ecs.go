@@ -159,7 +159,7 @@ func (e *ecsState) resetState() {
 	e.ips = map[string]int{}
 	e.tokens = map[string]any{}
 	e.tokenQ = nil
-	e.zones, _ = buildZones(e.zoneSeed)
+	e.zones, _ = buildZones(e.zoneSeed) // cannot fail: initECS refused a seed it rejects
 	e.regionZ = map[string][]string{}
 	for _, z := range e.zoneSeed {
 		e.regionZ[z.Region] = append(e.regionZ[z.Region], z.ID)
@@ -449,16 +449,6 @@ func (s *Server) AccountID(accessKeyID string) (string, bool) {
 		return "", false
 	}
 	return a.id, true
-}
-
-// accountByID finds a static account by its account id.
-func (s *Server) accountByID(id string) *account {
-	for _, a := range s.accounts {
-		if a.id == id {
-			return a
-		}
-	}
-	return nil
 }
 
 // describeRegions answers DescribeRegions: every region the emulator knows, named in the

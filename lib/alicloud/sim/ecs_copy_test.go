@@ -267,7 +267,7 @@ func testECSCopies(t *testing.T, context spec.G, it spec.S) {
 			Expect(e.srv.ImageEvents()).To(BeEmpty())
 			Expect(e.srv.CopyFailures()).To(BeEmpty())
 			Expect(imageByID(c, remoteRegion, cp)).NotTo(BeNil())
-			e.srv.ResetState()
+			Expect(e.srv.ResetState()).To(Succeed())
 			Expect(imageByID(c, remoteRegion, cp)).To(BeNil())
 		})
 	})

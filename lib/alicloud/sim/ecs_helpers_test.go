@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
@@ -27,10 +29,20 @@ func (e *env) ecsClient(id, secret string) *ecs.Client {
 	return c
 }
 
+// sdkClient is the SDK's generic client signing with an access key, or with STS credentials
+// when token is set.
+func sdkClient(id, secret, token string) (*sdk.Client, error) {
+	var credential auth.Credential = credentials.NewAccessKeyCredential(id, secret)
+	if token != "" {
+		credential = credentials.NewStsTokenCredential(id, secret, token)
+	}
+	return sdk.NewClientWithOptions(homeRegion, sdk.NewConfig(), credential)
+}
+
 // commonClient is the SDK's generic client, for CommonRequest calls.
 func (e *env) commonClient(id, secret string) *sdk.Client {
 	e.t.Helper()
-	c, err := sdk.NewClientWithAccessKey(homeRegion, id, secret)
+	c, err := sdkClient(id, secret, "")
 	if err != nil {
 		e.t.Fatalf("sdk client: %v", err)
 	}
@@ -201,6 +213,6 @@ func jsonPath(doc string, path ...string) any {
 }
 
 func jsonArrayString(ids ...string) string {
-	b, _ := json.Marshal(ids)
+	b, _ := json.Marshal(ids) // a []string always marshals
 	return string(b)
 }

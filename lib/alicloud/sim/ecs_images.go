@@ -135,7 +135,7 @@ func (e *ecsState) imageOut(r *ecsReq, img *image) imageJSON {
 	if img.owner == r.acct {
 		alias = "self"
 	}
-	ownerID, _ := strconv.ParseInt(img.owner.id, 10, 64)
+	ownerID, _ := strconv.ParseInt(img.owner.id, 10, 64) // ids are 16 digits (accountID)
 	usage := "none"
 	if e.usedBy(img.id) > 0 {
 		usage = "instance"
@@ -682,6 +682,7 @@ func (s *Server) modifyImageSharePermission(r *ecsReq) (any, *rpcError) {
 	if err != nil {
 		return nil, err
 	}
+	// Without a tooMany error, indexed skips indexes over the limit and never fails.
 	add, _ := r.indexed("AddAccount.", "", 1000, nil)
 	remove, _ := r.indexed("RemoveAccount.", "", 1000, nil)
 	add, remove = add[:min(len(add), maxSharePerOp)], remove[:min(len(remove), maxSharePerOp)]

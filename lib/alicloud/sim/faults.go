@@ -336,9 +336,9 @@ func resetConnection(w http.ResponseWriter) {
 		panic(http.ErrAbortHandler)
 	}
 	if tc, ok := conn.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
+		_ = tc.SetLinger(0) // without it the peer sees a FIN, not a RST: still a dropped answer
 	}
-	_ = conn.Close()
+	_ = conn.Close() // the point is to end the connection: failing means it already ended
 }
 
 // dropConnection closes the client connection without an answer.
@@ -347,7 +347,7 @@ func dropConnection(w http.ResponseWriter) {
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
-	_ = conn.Close()
+	_ = conn.Close() // the point is to end the connection: failing means it already ended
 }
 
 // qpsLimits are token buckets per service and action ("" action: the whole service).

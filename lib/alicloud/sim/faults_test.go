@@ -200,8 +200,10 @@ func testFaults(t *testing.T, context spec.G, it spec.S) {
 			Expect(e.srv.Journal()).To(ContainElement(HaveField("Fault", "qps-limit")))
 
 			e.srv.SetQPS("ecs", "", 1)
-			first, _ := rawDo(http.MethodPost, e.url+ecsQuery, "", nil)
-			second, _ := rawDo(http.MethodPost, e.url+ecsQuery, "", nil)
+			first, err := rawDo(http.MethodPost, e.url+ecsQuery, "", nil)
+			Expect(err).NotTo(HaveOccurred())
+			second, err := rawDo(http.MethodPost, e.url+ecsQuery, "", nil)
+			Expect(err).NotTo(HaveOccurred())
 			Expect(rpcCode(first)).To(Equal("MissingParameter")) // through to authentication
 			Expect(second.status).To(Equal(400))
 			Expect(rpcCode(second)).To(Equal("Throttling"))

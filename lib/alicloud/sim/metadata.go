@@ -78,7 +78,7 @@ func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "text/plain")
 		w.WriteHeader(status)
-		_, _ = w.Write([]byte(body))
+		_, _ = w.Write([]byte(body)) // the status is sent: a failed write means the client left
 	}
 	if s.inject(w, r, c.service, c.action, func(k FaultKind) {
 		switch k {
@@ -128,7 +128,7 @@ func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p := s.meta.roleCredentials(s, role, now)
-		body, _ := json.Marshal(metadataCredentials{
+		body, _ := json.Marshal(metadataCredentials{ // strings only: always marshals
 			AccessKeyID:     p.accessKeyID,
 			AccessKeySecret: p.secret,
 			Expiration:      p.expires.Format(rpcTimeFormat),
@@ -137,7 +137,7 @@ func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
 			Code:            "Success",
 		})
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(body)
+		_, _ = w.Write(body) // a failed write means the client left
 	case path == metadataPrefix+"region-id":
 		text(http.StatusOK, s.cfg.DefaultRegion)
 	default:

@@ -62,7 +62,8 @@ func testMetadata(t *testing.T, context spec.G, it spec.S) {
 			Expect(err).NotTo(HaveOccurred())
 
 			// The same credentials until they are half used, as the instance's own refresh does.
-			again, _ := rawDo(http.MethodGet, e.url+credsPath+"ConcourseWorker", "", nil)
+			again, err := rawDo(http.MethodGet, e.url+credsPath+"ConcourseWorker", "", nil)
+			Expect(err).NotTo(HaveOccurred())
 			Expect(again.body).To(Equal(resp.body))
 
 			c := e.ossClient(withKeys(creds["AccessKeyId"], creds["AccessKeySecret"], creds["SecurityToken"]))
@@ -75,19 +76,23 @@ func testMetadata(t *testing.T, context spec.G, it spec.S) {
 			for _, ttl := range []string{"0", "21601", "soon", ""} {
 				Expect(getToken(ttl).status).To(Equal(400), ttl)
 			}
-			bad, _ := rawDo(http.MethodGet, e.url+credsPath, "", map[string]string{tokenHeader: "forged"})
+			bad, err := rawDo(http.MethodGet, e.url+credsPath, "", map[string]string{tokenHeader: "forged"})
+			Expect(err).NotTo(HaveOccurred())
 			Expect(bad.status).To(Equal(401))
 
 			token := getToken("5").body
 			e.clock.Advance(6 * time.Second)
-			expired, _ := rawDo(http.MethodGet, e.url+credsPath, "", map[string]string{tokenHeader: token})
+			expired, err := rawDo(http.MethodGet, e.url+credsPath, "", map[string]string{tokenHeader: token})
+			Expect(err).NotTo(HaveOccurred())
 			Expect(expired.status).To(Equal(401))
 		})
 
 		it("answers 404 for an unknown role and serves the region id", func() {
-			resp, _ := rawDo(http.MethodGet, e.url+credsPath+"SomeoneElse", "", nil)
+			resp, err := rawDo(http.MethodGet, e.url+credsPath+"SomeoneElse", "", nil)
+			Expect(err).NotTo(HaveOccurred())
 			Expect(resp.status).To(Equal(404))
-			region, _ := rawDo(http.MethodGet, e.url+"/latest/meta-data/region-id", "", nil)
+			region, err := rawDo(http.MethodGet, e.url+"/latest/meta-data/region-id", "", nil)
+			Expect(err).NotTo(HaveOccurred())
 			Expect(region.body).To(Equal(homeRegion))
 		})
 	})

@@ -258,7 +258,7 @@ func validBucketName(name string) bool {
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+		if ok := 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-'; !ok {
 			return false
 		}
 	}
@@ -296,7 +296,7 @@ func (o *ossReq) writeXML(s *Server, v any) *ossError {
 	o.w.Header().Set("Content-Type", "application/xml")
 	o.w.Header().Set("Content-Length", itoa(int64(len(body))))
 	o.w.WriteHeader(http.StatusOK)
-	_, _ = o.w.Write(body)
+	_, _ = o.w.Write(body) // the status is sent: a failed write means the client left
 	return nil
 }
 

@@ -98,7 +98,7 @@ func ossErrorXML(e *ossError, requestID, hostID string) []byte {
 	b.WriteString("<Error>\n")
 	el := func(name, value string) {
 		b.WriteString("  <" + name + ">")
-		_ = xml.EscapeText(&b, []byte(value))
+		_ = xml.EscapeText(&b, []byte(value)) // a bytes.Buffer never fails a write
 		b.WriteString("</" + name + ">\n")
 	}
 	el("Code", e.code)
@@ -136,5 +136,5 @@ func (s *Server) writeOSSError(w http.ResponseWriter, r *http.Request, c *call, 
 	}
 	h.Set("Content-Length", itoa(int64(len(body))))
 	w.WriteHeader(e.status)
-	_, _ = w.Write(body)
+	_, _ = w.Write(body) // the status is sent: a failed write means the client left
 }

@@ -164,7 +164,7 @@ func (s *Server) uploadPart(o *ossReq) *ossError {
 		} else {
 			in.path = ""
 			if old := u.parts[n]; old != nil {
-				_ = os.Remove(old.path)
+				_ = os.Remove(old.path) // unreferenced now: a leftover only takes disk until Close
 			}
 			u.parts[n] = p
 		}
@@ -268,7 +268,7 @@ func (s *Server) completeMultipartUpload(o *ossReq) *ossError {
 	s.mu.Lock()
 	delete(s.uploads, id)
 	s.mu.Unlock()
-	_ = os.RemoveAll(s.partsDir(id))
+	_ = os.RemoveAll(s.partsDir(id)) // unreferenced now: a leftover only takes disk until Close
 
 	encode := o.q.Get("encoding-type") == "url"
 	res := completeResult{
@@ -347,7 +347,7 @@ func (s *Server) abortMultipartUpload(o *ossReq) *ossError {
 	if e != nil {
 		return e
 	}
-	_ = os.RemoveAll(s.partsDir(id))
+	_ = os.RemoveAll(s.partsDir(id)) // unreferenced now: a leftover only takes disk until Close
 	return o.writeEmpty(s, http.StatusNoContent)
 }
 

@@ -289,6 +289,8 @@ func (s *Server) getObject(o *ossReq) *ossError {
 	}
 	h.Set("Content-Length", itoa(length))
 	o.w.WriteHeader(status)
+	// The status is sent: a failed copy means the client left (or a file went bad), and the short
+	// body is what the client sees of it.
 	_, _ = io.CopyBuffer(o.w, io.LimitReader(body, length), make([]byte, 256<<10))
 	return nil
 }

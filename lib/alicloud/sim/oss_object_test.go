@@ -168,8 +168,8 @@ func testObjects(t *testing.T, context spec.G, it spec.S) {
 			get, err := c.GetObject(ctx, &oss.GetObjectRequest{Bucket: oss.Ptr("objects"), Key: oss.Ptr("dir/file.tgz")})
 			Expect(err).NotTo(HaveOccurred())
 			got, err := io.ReadAll(get.Body)
-			get.Body.Close()
 			Expect(err).NotTo(HaveOccurred())
+			Expect(get.Body.Close()).To(Succeed())
 			Expect(got).To(Equal(body))
 			Expect(get.ContentLength).To(Equal(int64(len(body))))
 			Expect(*get.ContentType).To(Equal("application/x-gzip"))
@@ -223,7 +223,8 @@ func testObjects(t *testing.T, context spec.G, it spec.S) {
 			Expect(se).NotTo(BeNil())
 			Expect(se.StatusCode).To(Equal(400))
 			Expect(se.Code).To(Equal("InvalidDigest"))
-			exists, _ := c.IsObjectExist(ctx, "objects", "k")
+			exists, err := c.IsObjectExist(ctx, "objects", "k")
+			Expect(err).NotTo(HaveOccurred())
 			Expect(exists).To(BeFalse())
 		})
 
@@ -280,7 +281,8 @@ func testObjects(t *testing.T, context spec.G, it spec.S) {
 				_, err := c.DeleteObject(ctx, &oss.DeleteObjectRequest{Bucket: oss.Ptr("objects"), Key: oss.Ptr("k")})
 				Expect(err).NotTo(HaveOccurred())
 			}
-			exists, _ := c.IsObjectExist(ctx, "objects", "k")
+			exists, err := c.IsObjectExist(ctx, "objects", "k")
+			Expect(err).NotTo(HaveOccurred())
 			Expect(exists).To(BeFalse())
 		})
 
@@ -418,7 +420,7 @@ func testObjects(t *testing.T, context spec.G, it spec.S) {
 			if err != nil {
 				return nil, nil, err
 			}
-			defer res.Body.Close()
+			defer func() { _ = res.Body.Close() }() // read-only: its close has nothing to report
 			b, err := io.ReadAll(res.Body)
 			return res, b, err
 		}
@@ -517,12 +519,14 @@ func testObjects(t *testing.T, context spec.G, it spec.S) {
 			_, err = c.PutObject(ctx, &oss.PutObjectRequest{Bucket: oss.Ptr("objects"), Key: oss.Ptr("pub lic/ü.txt"),
 				Body: strings.NewReader("hello"), Acl: oss.ObjectACLPublicReadWrite})
 			Expect(err).NotTo(HaveOccurred())
-			status, _, body, _ = rawGet(e.url + "/objects/pub%20lic/%C3%BC.txt")
+			status, _, body, err = rawGet(e.url + "/objects/pub%20lic/%C3%BC.txt")
+			Expect(err).NotTo(HaveOccurred())
 			Expect(status).To(Equal(200))
 			Expect(body).To(Equal("hello"))
 
 			// Anonymous listing and writes stay refused.
-			status, _, _, _ = rawGet(e.url + "/objects/")
+			status, _, _, err = rawGet(e.url + "/objects/")
+			Expect(err).NotTo(HaveOccurred())
 			Expect(status).To(Equal(403))
 			resp, err := rawDo("PUT", e.url+"/objects/anon.txt", "x", nil)
 			Expect(err).NotTo(HaveOccurred())

@@ -131,7 +131,7 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	w.Header().Set("x-acs-request-id", c.requestID)
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
+	_, _ = w.Write(body) // the status is sent: a failed write means the client left
 }
 
 // rpcParams merges the query with a form body; the SDK signs both together.
@@ -147,7 +147,7 @@ func rpcParams(r *http.Request) (map[string]string, error) {
 	if r.Body == nil || r.Method == http.MethodGet {
 		return params, nil
 	}
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")) // none or malformed: not a form
 	if mt != "application/x-www-form-urlencoded" {
 		return params, nil
 	}
@@ -238,7 +238,7 @@ type rpcErrorBody struct {
 
 func (s *Server) writeRPCError(w http.ResponseWriter, r *http.Request, c *call, product string, e *rpcError) {
 	c.errCode = e.Code
-	body, _ := json.Marshal(rpcErrorBody{
+	body, _ := json.Marshal(rpcErrorBody{ // strings only: always marshals
 		RequestID: c.requestID,
 		HostID:    r.Host,
 		Code:      e.Code,
@@ -249,7 +249,7 @@ func (s *Server) writeRPCError(w http.ResponseWriter, r *http.Request, c *call, 
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	w.Header().Set("x-acs-request-id", c.requestID)
 	w.WriteHeader(e.Status)
-	_, _ = w.Write(body)
+	_, _ = w.Write(body) // the status is sent: a failed write means the client left
 }
 
 // rpcBody marshals a handler's response and adds RequestId when it is missing.
@@ -266,7 +266,7 @@ func rpcBody(resp any, requestID string) ([]byte, error) {
 		fields = map[string]json.RawMessage{}
 	}
 	if _, ok := fields["RequestId"]; !ok {
-		id, _ := json.Marshal(requestID)
+		id, _ := json.Marshal(requestID) // a string always marshals
 		fields["RequestId"] = id
 		return json.Marshal(fields)
 	}

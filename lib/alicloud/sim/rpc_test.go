@@ -97,7 +97,8 @@ func testRPC(t *testing.T, context spec.G, it spec.S) {
 
 			resp, err = assumeRole(stsClient(keyID, keySecret), "acs:ram::1234567890123456:role/ConcourseCI", 0)
 			Expect(err).NotTo(HaveOccurred())
-			exp, _ = time.Parse("2006-01-02T15:04:05Z", resp.Credentials.Expiration)
+			exp, err = time.Parse("2006-01-02T15:04:05Z", resp.Credentials.Expiration)
+			Expect(err).NotTo(HaveOccurred())
 			Expect(exp).To(BeTemporally("~", before.Add(time.Hour), 2*time.Second))
 		})
 
@@ -172,7 +173,7 @@ func testRPC(t *testing.T, context spec.G, it spec.S) {
 
 	context("ECS", func() {
 		it("authenticates, then answers 404 InvalidAction.NotFound for an action it does not emulate", func() {
-			c, err := sdk.NewClientWithAccessKey(homeRegion, keyID, keySecret)
+			c, err := sdkClient(keyID, keySecret, "")
 			Expect(err).NotTo(HaveOccurred())
 			_, err = ecsCall(c, "RunInstances")
 			se := rpcServerError(err)
@@ -180,7 +181,7 @@ func testRPC(t *testing.T, context spec.G, it spec.S) {
 			Expect(se.HttpStatus()).To(Equal(404))
 			Expect(se.ErrorCode()).To(Equal("InvalidAction.NotFound"))
 
-			bad, err := sdk.NewClientWithAccessKey(homeRegion, keyID, "wrong")
+			bad, err := sdkClient(keyID, "wrong", "")
 			Expect(err).NotTo(HaveOccurred())
 			_, err = ecsCall(bad, "DescribeImages")
 			Expect(rpcServerError(err).ErrorCode()).To(Equal("SignatureDoesNotMatch"))
@@ -190,12 +191,12 @@ func testRPC(t *testing.T, context spec.G, it spec.S) {
 			resp, err := assumeRole(stsClient(keyID, keySecret), "acs:ram::1:role/ci", 2)
 			Expect(err).NotTo(HaveOccurred())
 			cr := resp.Credentials
-			c, err := sdk.NewClientWithStsToken(homeRegion, cr.AccessKeyId, cr.AccessKeySecret, cr.SecurityToken)
+			c, err := sdkClient(cr.AccessKeyId, cr.AccessKeySecret, cr.SecurityToken)
 			Expect(err).NotTo(HaveOccurred())
 			_, err = ecsCall(c, "DescribeRegions")
 			Expect(err).NotTo(HaveOccurred()) // authenticated as the account that assumed the role
 
-			forged, err := sdk.NewClientWithStsToken(homeRegion, cr.AccessKeyId, cr.AccessKeySecret, "forged")
+			forged, err := sdkClient(cr.AccessKeyId, cr.AccessKeySecret, "forged")
 			Expect(err).NotTo(HaveOccurred())
 			_, err = ecsCall(forged, "DescribeRegions")
 			Expect(rpcServerError(err).ErrorCode()).To(Equal("InvalidSecurityToken.MismatchWithAccessKey"))
@@ -209,7 +210,7 @@ func testRPC(t *testing.T, context spec.G, it spec.S) {
 		})
 
 		it("answers an unknown API version with InvalidVersion", func() {
-			c, err := sdk.NewClientWithAccessKey(homeRegion, keyID, keySecret)
+			c, err := sdkClient(keyID, keySecret, "")
 			Expect(err).NotTo(HaveOccurred())
 			req := requests.NewCommonRequest()
 			req.Method, req.Scheme, req.Domain = "POST", "http", e.host

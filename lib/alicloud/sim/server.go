@@ -176,7 +176,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.registerRPC(stsVersion, "AssumeRole", s.assumeRole)
 	if err := s.initECS(&cfg); err != nil {
-		_ = s.Close()
+		_ = s.Close() // initECS's error is the one to report; Close only removes the data dir
 		return nil, err
 	}
 	return s, nil
@@ -238,8 +238,9 @@ func (s *Server) Reset() {
 
 // ResetState removes every bucket, object and multipart upload, image, snapshot and instance,
 // restores the configured stock, and forgets issued STS credentials, used nonces and metadata
-// tokens. Faults, QPS limits and the journal stay.
-func (s *Server) ResetState() {
+// tokens. Faults, QPS limits and the journal stay. It fails when the emptied data directory
+// cannot be made again: every later write would fail.
+func (s *Server) ResetState() error {
 	s.ecs.mu.Lock()
 	s.ecs.resetState()
 	s.ecs.mu.Unlock()
@@ -252,9 +253,12 @@ func (s *Server) ResetState() {
 	// Bodies are unreferenced now; remove them. Readers that still hold a file open keep reading.
 	for _, sub := range []string{"objects", "parts"} {
 		dir := filepath.Join(s.dataDir, sub)
-		_ = os.RemoveAll(dir)
-		_ = os.MkdirAll(dir, 0o755)
+		_ = os.RemoveAll(dir) // what stays is unreferenced: it only takes disk until Close
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("sim: resetting state: %w", err)
+		}
 	}
+	return nil
 }
 
 // Service names used by faults, QPS limits and the journal.
@@ -355,7 +359,7 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 // randomHex returns n random bytes in upper-case hex.
 func randomHex(n int) string {
 	b := make([]byte, n)
-	_, _ = rand.Read(b)
+	_, _ = rand.Read(b) // never fails: crypto/rand crashes the program instead (Go 1.24)
 	return strings.ToUpper(hex.EncodeToString(b))
 }
 
@@ -371,6 +375,6 @@ func rpcRequestID() string {
 // accountID derives a stable 16-digit account id from an access key id.
 func accountID(accessKeyID string) string {
 	h := fnv.New64a()
-	_, _ = h.Write([]byte(accessKeyID))
+	_, _ = h.Write([]byte(accessKeyID)) // a hash never fails a write
 	return fmt.Sprintf("1%015d", h.Sum64()%1_000_000_000_000_000)
 }

@@ -36,7 +36,7 @@ func testServer(t *testing.T, context spec.G, it spec.S) {
 			}
 			srv, err := sim.New(sim.Config{Credentials: []sim.Credential{{AccessKeyID: "a", AccessKeySecret: "b"}}})
 			Expect(err).NotTo(HaveOccurred())
-			defer srv.Close()
+			defer func() { Expect(srv.Close()).To(Succeed()) }()
 			Expect(srv.DefaultRegion()).To(Equal("cn-hangzhou"))
 			Expect(srv.Regions()).To(Equal(regions))
 		})

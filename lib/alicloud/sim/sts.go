@@ -91,6 +91,6 @@ func (s *Server) assumeRole(c *rpcCall) (any, *rpcError) {
 // roleID derives a stable 19-digit role id, the form RAM uses.
 func roleID(account, role string) string {
 	h := fnv.New64a()
-	_, _ = h.Write([]byte(account + "/" + role))
+	_, _ = h.Write([]byte(account + "/" + role)) // a hash never fails a write
 	return fmt.Sprintf("3%018d", h.Sum64()%1_000_000_000_000_000_000)
 }
