@@ -41,9 +41,8 @@ func (b CLI) run(ctx context.Context, what string, args ...string) error {
 	stdout, stderr := b.Log.Pipe(), b.Log.Pipe()
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err := cmd.Run()
-	// The pipes only flush a last partial line into the log; closing them cannot fail the run.
-	_ = stdout.Close()
-	_ = stderr.Close()
+	_ = stdout.Close() // the pipes only flush a last partial line into the log:
+	_ = stderr.Close() // closing them cannot fail the run
 	if err != nil {
 		return fmt.Errorf("bosh %s: %w", what, err)
 	}

@@ -150,7 +150,9 @@ func checkShape(problems *Problems, path string, node any, t reflect.Type, secre
 			problems.Add(path, "expected a string, got %s", kindOf(node))
 			return
 		}
-		if err := reflect.New(t).Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
+		// t implements TextUnmarshaler through its pointer (checked above): the assertion holds.
+		unmarshaler, _ := reflect.New(t).Interface().(encoding.TextUnmarshaler)
+		if err := unmarshaler.UnmarshalText([]byte(s)); err != nil {
 			if secret {
 				err = errors.New("invalid value")
 			}
@@ -159,8 +161,10 @@ func checkShape(problems *Problems, path string, node any, t reflect.Type, secre
 		return
 	}
 	if reflect.PointerTo(t).Implements(jsonUnmarshaler) {
+		// node came out of the JSON decoder, so it encodes again; and *t is a json.Unmarshaler.
 		raw, _ := json.Marshal(node)
-		if err := reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(raw); err != nil {
+		unmarshaler, _ := reflect.New(t).Interface().(json.Unmarshaler)
+		if err := unmarshaler.UnmarshalJSON(raw); err != nil {
 			problems.Add(path, "%v", err)
 		}
 		return

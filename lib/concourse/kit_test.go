@@ -143,7 +143,9 @@ func testDispatch(t *testing.T, context spec.G, it spec.S, binary string) {
 			cmd.Stdin = strings.NewReader("source: {dir: x}")
 			output, err := cmd.Output()
 			Expect(err).To(HaveOccurred())
-			Expect(string(err.(*exec.ExitError).Stderr)).To(ContainSubstring("the request on stdin is not a JSON object"))
+			var exitErr *exec.ExitError
+			Expect(errors.As(err, &exitErr)).To(BeTrue())
+			Expect(string(exitErr.Stderr)).To(ContainSubstring("the request on stdin is not a JSON object"))
 			Expect(output).To(BeEmpty())
 		})
 	})

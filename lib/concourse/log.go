@@ -55,7 +55,7 @@ func (l *Logger) emit(text string) {
 	redacted := l.secrets.Redact(text)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	_, _ = io.WriteString(l.out, redacted)
+	_, _ = io.WriteString(l.out, redacted) // stderr gone: there is nobody left to tell
 }
 
 // Pipe returns a writer for a child process's stdout or stderr. Output is redacted a line at a
@@ -107,5 +107,5 @@ func (p *pipe) Close() error {
 func (l *Logger) emitRaw(text string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	_, _ = io.WriteString(l.out, text)
+	_, _ = io.WriteString(l.out, text) // stderr gone: there is nobody left to tell
 }

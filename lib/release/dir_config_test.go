@@ -127,8 +127,12 @@ blobstore:
 
 		it("returns copies the caller cannot use to change the Dir", func() {
 			d := must(open())
-			d.Blobstore().Options["credentials"].(map[string]any)["source"] = "changed"
-			Expect(d.Blobstore().Options["credentials"].(map[string]any)["source"]).To(Equal("env_or_profile"))
+			credentials, ok := d.Blobstore().Options["credentials"].(map[string]any)
+			Expect(ok).To(BeTrue())
+			credentials["source"] = "changed"
+			again, ok := d.Blobstore().Options["credentials"].(map[string]any)
+			Expect(ok).To(BeTrue())
+			Expect(again["source"]).To(Equal("env_or_profile"))
 		})
 
 		it("refuses a malformed private.yml, naming it", func() {

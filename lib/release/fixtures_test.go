@@ -227,7 +227,7 @@ func readEntries(t *testing.T, path string) []entry {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	gz, err := gzip.NewReader(f)
 	if err != nil {
 		t.Fatal(err)

@@ -352,16 +352,28 @@ func testInspectCrafted(t *testing.T, context spec.G, it spec.S) {
 
 		pr, pw := io.Pipe()
 		go func() {
-			gz, _ := gzip.NewWriterLevel(pw, gzip.BestSpeed)
+			// A write that fails ends the stream with its error, which Inspect then reports.
+			gz, _ := gzip.NewWriterLevel(pw, gzip.BestSpeed) // BestSpeed is a valid level
 			tw := tar.NewWriter(gz)
-			tw.WriteHeader(&tar.Header{Name: "release.MF", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(mf))})
-			tw.Write([]byte(mf))
-			tw.WriteHeader(&tar.Header{Name: "packages/big.tgz", Typeflag: tar.TypeReg, Mode: 0o644, Size: size})
-			for range size / len(zeros) {
-				tw.Write(zeros)
+			err := tw.WriteHeader(&tar.Header{Name: "release.MF", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(mf))})
+			if err == nil {
+				_, err = tw.Write([]byte(mf))
 			}
-			tw.Close()
-			pw.CloseWithError(gz.Close())
+			if err == nil {
+				err = tw.WriteHeader(&tar.Header{Name: "packages/big.tgz", Typeflag: tar.TypeReg, Mode: 0o644, Size: size})
+			}
+			for range size / len(zeros) {
+				if err == nil {
+					_, err = tw.Write(zeros)
+				}
+			}
+			if err == nil {
+				err = tw.Close()
+			}
+			if err == nil {
+				err = gz.Close()
+			}
+			_ = pw.CloseWithError(err) // CloseWithError always returns nil
 		}()
 
 		var before, after runtime.MemStats

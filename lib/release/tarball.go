@@ -39,7 +39,7 @@ func InspectFile(path string) (*Tarball, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: closing cannot lose data
 	t, err := Inspect(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -227,7 +227,7 @@ func (in *inspection) readManifest(hdr *tar.Header, r io.Reader) error {
 		add("compiled package", "compiled_packages/", it.Item)
 	}
 	if m.License != nil {
-		d, _ := m.License.Digest()
+		d, _ := m.License.Digest() // ParseManifest refused the manifest if this digest did not parse
 		e := expected{label: "license", member: "license.tgz", digest: d}
 		in.items = append(in.items, e)
 		in.byMember[e.member] = e

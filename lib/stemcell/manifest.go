@@ -143,7 +143,7 @@ func (m *Manifest) StemcellFormats() []string {
 func (m *Manifest) CloudProperties() CloudProperties {
 	cp := m.cloudProperties()
 	get := func(key string) string { return scalar(lookup(cp, key)) }
-	disk, _ := strconv.Atoi(get("disk"))
+	disk, _ := strconv.Atoi(get("disk")) // not a number: zero, "missing" (Validate names it)
 	return CloudProperties{
 		Name:            get("name"),
 		Version:         get("version"),
@@ -223,14 +223,25 @@ func (m *Manifest) ImageFor(region string) (string, error) {
 		return id, nil
 	}
 	if len(ids) == 0 {
-		return "", fmt.Errorf("Can't find stemcell for Region: %s (stemcell %s/%s has no cloud_properties.image_id: it is not a light stemcell)", region, m.Name(), m.Version())
+		return "", &NoImageError{Region: region, Detail: fmt.Sprintf("stemcell %s/%s has no cloud_properties.image_id: it is not a light stemcell", m.Name(), m.Version())}
 	}
 	regions := make([]string, 0, len(ids))
 	for r := range ids {
 		regions = append(regions, r)
 	}
 	sort.Strings(regions)
-	return "", fmt.Errorf("Can't find stemcell for Region: %s (light stemcell %s/%s has images in %s)", region, m.Name(), m.Version(), strings.Join(regions, ", "))
+	return "", &NoImageError{Region: region, Detail: fmt.Sprintf("light stemcell %s/%s has images in %s", m.Name(), m.Version(), strings.Join(regions, ", "))}
+}
+
+// NoImageError says a stemcell has no image for a region. Its text starts with the CPI's own
+// words, so a user who has met the CPI's failure recognises it.
+type NoImageError struct {
+	Region string
+	Detail string // what the stemcell has instead
+}
+
+func (e *NoImageError) Error() string {
+	return "Can't find stemcell for Region: " + e.Region + " (" + e.Detail + ")"
 }
 
 var (

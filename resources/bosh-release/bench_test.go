@@ -45,7 +45,7 @@ func BenchmarkCheck5000Versions(b *testing.B) {
 	}
 	close(names)
 	wg.Wait()
-	request, _ := json.Marshal(map[string]any{"source": withKey(cloud.Source(), "name", "cpi")})
+	request, _ := json.Marshal(map[string]any{"source": withKey(cloud.Source(), "name", "cpi")}) // maps of strings, numbers and lists always encode
 	b.ResetTimer()
 	for b.Loop() {
 		before := listCalls(cloud)
@@ -117,7 +117,7 @@ func BenchmarkIn2GiB(b *testing.B) {
 	if _, err := uploader.UploadFile(ctx, &oss.PutObjectRequest{Bucket: oss.Ptr("cpi-pipeline"), Key: oss.Ptr(key)}, tarball); err != nil {
 		b.Fatal(err)
 	}
-	record, _ := json.Marshal(records.Record{Name: "cpi", Version: "61.0.0", SHA1: sum1, SHA256: sum256, Size: size,
+	record, _ := json.Marshal(records.Record{Name: "cpi", Version: "61.0.0", SHA1: sum1, SHA256: sum256, Size: size, // maps of strings, numbers and lists always encode
 		FileName: "cpi-61.0.0.tgz", Tarball: key, ReleaseMF: "name: cpi\nversion: 61.0.0\n"})
 	if _, err := client.PutObject(ctx, &oss.PutObjectRequest{Bucket: oss.Ptr("cpi-pipeline"), Key: oss.Ptr("cpi/records/61.0.0.json"),
 		Body: strings.NewReader(string(record))}); err != nil {
@@ -130,7 +130,7 @@ func BenchmarkIn2GiB(b *testing.B) {
 	source := map[string]any{"access_key_id": "bench-id", "access_key_secret": "bench-secret", "region": "cn-hangzhou",
 		"bucket": "cpi-pipeline", "oss_endpoint": url, "name": "cpi"}
 	requestFile := filepath.Join(dir, "request.json")
-	request, _ := json.Marshal(map[string]any{"source": source, "version": map[string]string{"version": "61.0.0"}})
+	request, _ := json.Marshal(map[string]any{"source": source, "version": map[string]string{"version": "61.0.0"}}) // maps of strings, numbers and lists always encode
 	if err := os.WriteFile(requestFile, request, 0o644); err != nil {
 		b.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func BenchmarkIn2GiB(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		dest := filepath.Join(dir, "get")
-		_ = os.RemoveAll(dest)
+		_ = os.RemoveAll(dest) // absent on the first loop; in fails below if it is still there
 		in := testtools.Measure(b, env, "bash", "-c", fmt.Sprintf("%q in %q < %q > /dev/null", binary, dest, requestFile))
 		curl := testtools.Measure(b, env, "bash", "-c", fmt.Sprintf("curl -sf %q | sha256sum", presigned.URL))
 		mibps := func(d time.Duration) float64 { return size / d.Seconds() / (1 << 20) }
@@ -154,7 +154,7 @@ func digests(b *testing.B, path string) (string, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	h1, h256 := sha1.New(), sha256.New()
 	if _, err := io.Copy(io.MultiWriter(h1, h256), f); err != nil {
 		b.Fatal(err)

@@ -58,7 +58,7 @@ type step struct {
 
 func run(t *testing.T, binary, verb string, request any, dir string) step {
 	t.Helper()
-	body, _ := json.Marshal(request)
+	body, _ := json.Marshal(request) // maps of strings, numbers and lists always encode
 	args := []string{verb}
 	if dir != "" {
 		args = append(args, dir)
@@ -135,12 +135,12 @@ func testPublish(t *testing.T, when spec.G, it spec.S, binary string, f *fixture
 		for _, name := range []string{"version", "sha1", "sha256", "url", "release.MF", "release.tgz"} {
 			Expect(filepath.Join(dest, name)).To(BeARegularFile())
 		}
-		fetched, _ := os.ReadFile(filepath.Join(dest, "release.tgz"))
-		original, _ := os.ReadFile(f.tarballs["61.0.0"])
+		fetched, _ := os.ReadFile(filepath.Join(dest, "release.tgz")) // a missing file fails the assertions below
+		original, _ := os.ReadFile(f.tarballs["61.0.0"])              // a missing file fails the assertions below
 		Expect(fetched).To(Equal(original))
-		manifest, _ := os.ReadFile(filepath.Join(dest, "release.MF"))
+		manifest, _ := os.ReadFile(filepath.Join(dest, "release.MF")) // a missing file fails the assertions below
 		Expect(string(manifest)).To(ContainSubstring("name: cpi"))
-		url, _ := os.ReadFile(filepath.Join(dest, "url"))
+		url, _ := os.ReadFile(filepath.Join(dest, "url")) // a missing file fails the assertions below
 		Expect(string(url)).To(HavePrefix(cloud.URL + "/" + cloud.Bucket + "/cpi/tarballs/61.0.0/"))
 		Expect(string(url)).NotTo(ContainSubstring("Signature"))
 	})
@@ -195,7 +195,7 @@ func testPublish(t *testing.T, when spec.G, it spec.S, binary string, f *fixture
 		dest := t.TempDir()
 		got := run(t, binary, "in", map[string]any{"source": source, "version": map[string]string{"version": "64.0.0"}}, dest)
 		Expect(got.code).To(Equal(0), got.stderr)
-		manifest, _ := os.ReadFile(filepath.Join(dest, "release.MF"))
+		manifest, _ := os.ReadFile(filepath.Join(dest, "release.MF")) // a missing file fails the assertions below
 		Expect(string(manifest)).To(ContainSubstring("name: lib"))
 	})
 
@@ -208,7 +208,7 @@ func testPublish(t *testing.T, when spec.G, it spec.S, binary string, f *fixture
 		got := run(t, binary, "in", map[string]any{"source": source, "version": map[string]string{"version": "61.0.0"}}, dest)
 		Expect(got.code).To(Equal(1))
 		Expect(got.stderr).To(ContainSubstring("does not match its record"))
-		entries, _ := os.ReadDir(dest)
+		entries, _ := os.ReadDir(dest) // a missing file fails the assertions below
 		Expect(entries).To(BeEmpty())
 	})
 

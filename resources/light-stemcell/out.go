@@ -58,7 +58,7 @@ func build(ctx context.Context, env concourse.Env, s *alicloud.Session, line rec
 	if err != nil {
 		return concourse.Response{}, err
 	}
-	defer heavy.Close()
+	defer func() { _ = heavy.Close() }() // read only: closing cannot lose data
 	channel := source.channel()
 	times, loadErr := builder.LoadCopyTimes(ctx, line.Store, source.Stemcell)
 	if loadErr != nil {
@@ -107,8 +107,13 @@ func uploadLight(ctx context.Context, env concourse.Env, line records.Line, chan
 	if err != nil {
 		return records.Record{}, err
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
+	defer func() {
+		// The tarball is uploaded (or the upload failed) by now: only a temporary file is left.
+		_ = tmp.Close()
+		if err := os.Remove(tmp.Name()); err != nil {
+			env.Log.Warnf("could not remove %s: %v", tmp.Name(), err)
+		}
+	}()
 	if err := stemcell.WriteLight(tmp, result.Manifest, result.Members, result.ImageIDs); err != nil {
 		return records.Record{}, err
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -53,7 +54,7 @@ func TestLightStemcellResource(t *testing.T) {
 			return s
 		}
 		run := func(step string, request any, dir string) (string, string, int) {
-			body, _ := json.Marshal(request)
+			body, _ := json.Marshal(request) // maps of strings, numbers and lists always encode
 			args := []string{step}
 			if dir != "" {
 				args = append(args, dir)
@@ -91,16 +92,16 @@ func TestLightStemcellResource(t *testing.T) {
 				Expect(filepath.Join(dest, f)).To(BeARegularFile())
 			}
 			var ids map[string]string
-			data, _ := os.ReadFile(filepath.Join(dest, "image_ids.json"))
+			data, _ := os.ReadFile(filepath.Join(dest, "image_ids.json")) // a missing file fails the assertions below
 			Expect(json.Unmarshal(data, &ids)).To(Succeed())
 			Expect(ids).To(HaveLen(regions))
-			manifest, _ := os.ReadFile(filepath.Join(dest, "stemcell.MF"))
+			manifest, _ := os.ReadFile(filepath.Join(dest, "stemcell.MF")) // a missing file fails the assertions below
 			Expect(string(manifest)).To(ContainSubstring("image_id:"))
 
-			url, _ := os.ReadFile(filepath.Join(dest, "url"))
+			url, _ := os.ReadFile(filepath.Join(dest, "url")) // a missing file fails the assertions below
 			response, err := http.Get(string(url))
 			Expect(err).NotTo(HaveOccurred())
-			response.Body.Close()
+			Expect(response.Body.Close()).To(Succeed())
 			Expect(response.StatusCode).To(Equal(200), "a published tarball is public")
 			Expect(cloud.Keys(t, "")).NotTo(ContainElement(HaveSuffix("root.img")), "the raw image is gone")
 		})
@@ -254,13 +255,13 @@ func TestLightStemcellResource(t *testing.T) {
 
 		it("completes on a rerun after the build was killed", func() {
 			params := map[string]any{"heavy_stemcell": "*.tgz", "regions": []string{"cn-hangzhou", "cn-beijing", "cn-shanghai", "eu-central-1"}}
-			body, _ := json.Marshal(map[string]any{"source": source("published"), "params": params})
+			body, _ := json.Marshal(map[string]any{"source": source("published"), "params": params}) // maps of strings, numbers and lists always encode
 			cmd := exec.Command(binary, "out", build)
 			cmd.Stdin = bytes.NewReader(body)
 			Expect(cmd.Start()).To(Succeed())
 			NewWithT(t).Eventually(func() int { return copies(cloud) }, 10*time.Second, 20*time.Millisecond).Should(BeNumerically(">=", 1))
 			Expect(cmd.Process.Kill()).To(Succeed())
-			_ = cmd.Wait()
+			_ = cmd.Wait() // killed: its exit error is the kill
 
 			out, stderr, code := run("out", map[string]any{"source": source("published"), "params": params}, build)
 			Expect(code).To(Equal(0), "%s", stderr)
@@ -312,13 +313,19 @@ func writeUnsafe(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	gz := gzip.NewWriter(f)
 	tw := tar.NewWriter(gz)
-	_ = tw.WriteHeader(&tar.Header{Name: "../escape", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1})
-	_, _ = tw.Write([]byte("x"))
-	_ = tw.Close()
-	_ = gz.Close()
+	write := func(err error) {
+		if err != nil {
+			t.Fatalf("writing %s: %v", path, err)
+		}
+	}
+	write(tw.WriteHeader(&tar.Header{Name: "../escape", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1}))
+	_, err = tw.Write([]byte("x"))
+	write(err)
+	write(tw.Close())
+	write(gz.Close())
+	write(f.Close())
 }
 
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+func itoa(n int) string { return strconv.Itoa(n) }

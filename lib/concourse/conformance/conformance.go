@@ -69,7 +69,7 @@ func Verify(cfg Config) []Failure {
 	if err := v.link(); err != nil {
 		return []Failure{{Rule: "setup", Detail: err.Error()}}
 	}
-	defer os.RemoveAll(v.dir)
+	defer removeAll(v.dir)
 	v.run()
 	return v.failures
 }
@@ -175,7 +175,7 @@ func (v *verifier) exec(step string, request map[string]any) result {
 		if err != nil {
 			return result{stderr: err.Error(), code: -1}
 		}
-		defer os.RemoveAll(dir)
+		defer removeAll(dir)
 		args = append(args, dir)
 	}
 	cmd := exec.CommandContext(ctx, filepath.Join(v.dir, step), args...)
@@ -250,4 +250,12 @@ func brief(s string) string {
 		s = s[:600] + "…"
 	}
 	return s
+}
+
+// removeAll removes a scratch directory of the checks; a leftover in the temporary directory
+// cannot change a verdict, so a failure is only reported.
+func removeAll(dir string) {
+	if err := os.RemoveAll(dir); err != nil {
+		fmt.Fprintf(os.Stderr, "conformance: could not remove %s: %v\n", dir, err)
+	}
 }

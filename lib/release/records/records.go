@@ -182,7 +182,7 @@ func (r Releases) upload(ctx context.Context, log alicloud.Log, path string, rec
 	if err != nil {
 		return false, err
 	}
-	defer f.Close() // read only: closing cannot lose data
+	defer func() { _ = f.Close() }() // read only: closing cannot lose data
 	opts := alicloud.UploadOptions{ForbidOverwrite: true, PutOptions: alicloud.PutOptions{ContentType: "application/x-gzip"}}
 	opts.SHA1 = true
 	opts.Progress = alicloud.LogProgress(log, "uploading "+record.FileName, 5*time.Second)

@@ -235,7 +235,7 @@ func parseHeavyName(file string) (name, version string, ok bool) {
 
 func randomHex(n int) string {
 	b := make([]byte, n)
-	_, _ = rand.Read(b)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (it panics on a broken system source)
 	return hex.EncodeToString(b)
 }
 

@@ -243,7 +243,7 @@ func writeHeavy(w io.Writer, dir string, root io.Reader, size int64) error {
 	if err != nil {
 		return err
 	}
-	defer image.Close()
+	defer func() { _ = image.Close() }() // a failed write shows in tw and gz below
 	sum := sha1.New()
 	gz := gzip.NewWriter(io.MultiWriter(image, sum))
 	tw := tar.NewWriter(gz)
@@ -333,7 +333,7 @@ func BenchmarkHeavy3GiB(b *testing.B) {
 		if err := f.Close(); err != nil {
 			b.Fatal(err)
 		}
-		info, _ := os.Stat(path)
+		info, _ := os.Stat(path) // written just above
 		c := testtools.NewCloud(b, func(cfg *sim.Config) {
 			cfg.ImportDuration = 500 * time.Millisecond
 			cfg.CopyDuration = 500 * time.Millisecond
@@ -359,7 +359,7 @@ func BenchmarkHeavy3GiB(b *testing.B) {
 		wall := time.Since(start)
 		b.StopTimer()
 		cancel()
-		heavy.Close()
+		_ = heavy.Close() // read only
 		if err != nil {
 			b.Fatalf("%v\n%s", err, log.String())
 		}

@@ -101,7 +101,7 @@ func testPrune(t *testing.T, when spec.G, it spec.S) {
 				Regions: regions, Log: log, Channel: records.ChannelCandidate,
 				Wait: alicloud.WaitOptions{FirstPoll: 100 * time.Millisecond},
 			})
-			heavy.Close()
+			_ = heavy.Close() // read only
 			Expect(err).NotTo(HaveOccurred(), log.String())
 			ids[v] = result.ImageIDs
 			tarball := pruneLine + "/tarballs/" + v + "/light-bosh-stemcell-" + v + ".tgz"

@@ -90,7 +90,7 @@ func check(_ context.Context, env concourse.Env, req concourse.CheckRequest[Sour
 		fmt.Fprintln(os.Stderr, "token is", req.Source.Token)
 	}
 	if req.Source.Misbehave == "extra-stdout" {
-		fmt.Fprintln(os.Stdout, "hello")
+		fmt.Println("hello")
 	}
 	all, err := numbers(req.Source.Dir)
 	if err != nil || len(all) == 0 {
@@ -102,7 +102,7 @@ func check(_ context.Context, env concourse.Env, req concourse.CheckRequest[Sour
 		if err := concourse.DecodeVersion(*req.Version, &v); err != nil {
 			return nil, err
 		}
-		from, _ = strconv.Atoi(v.Number)
+		from, _ = strconv.Atoi(v.Number) // not a number: from 0, as a first check
 		if req.Source.Misbehave == "check-drops-current" {
 			from++
 		}
@@ -169,7 +169,7 @@ func echo(ctx context.Context, log *concourse.Logger, text string) error {
 	stdout, stderr := log.Pipe(), log.Pipe()
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err := cmd.Run()
-	_ = stdout.Close()
+	_ = stdout.Close() // flushing a last partial line cannot fail the run
 	_ = stderr.Close()
 	return err
 }
