@@ -15,16 +15,7 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
-	"github.com/sclevine/spec/report"
 )
-
-func TestECS(t *testing.T) {
-	suite := spec.New("alicloud ECS over the wire", spec.Report(report.Terminal{}))
-	suite("images", testImages)
-	suite("waiting", testWaiting)
-	suite("instances and stock", testInstances)
-	suite.Run(t)
-}
 
 // fastImages makes imports and copies take a moment, not minutes.
 func fastImages(cfg *sim.Config) {

@@ -16,17 +16,7 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
-	"github.com/sclevine/spec/report"
 )
-
-func TestWire(t *testing.T) {
-	suite := spec.New("alicloud over the wire", spec.Report(report.Terminal{}))
-	suite("OSS store", testStore)
-	suite("transfers", testTransfers)
-	suite("credentials", testCredentials)
-	suite("faults", testFaults)
-	suite.Run(t)
-}
 
 func testStore(t *testing.T, when spec.G, it spec.S) {
 	var (

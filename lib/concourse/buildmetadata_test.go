@@ -6,12 +6,7 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
-	"github.com/sclevine/spec/report"
 )
-
-func TestBuild(t *testing.T) {
-	spec.Run(t, "build metadata", testBuild, spec.Report(report.Terminal{}))
-}
 
 func testBuild(t *testing.T, context spec.G, it spec.S) {
 	var Expect = NewWithT(t).Expect

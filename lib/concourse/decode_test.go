@@ -8,7 +8,6 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
-	"github.com/sclevine/spec/report"
 )
 
 // Cloud is shared by several sources, the way every resource embeds the cloud block.
@@ -30,10 +29,6 @@ type Source struct {
 	Ratio   float64            `json:"ratio"`
 	Wait    concourse.Duration `json:"wait"`
 	Enabled *bool              `json:"enabled"`
-}
-
-func TestDecode(t *testing.T) {
-	spec.Run(t, "DecodeStrict", testDecode, spec.Report(report.Terminal{}))
 }
 
 func testDecode(t *testing.T, context spec.G, it spec.S) {
@@ -142,32 +137,30 @@ func (o Outer) Validate() error {
 	return p.Err()
 }
 
-func TestDecodeValidators(t *testing.T) {
-	spec.Run(t, "DecodeStrict validators", func(t *testing.T, context spec.G, it spec.S) {
-		var Expect = NewWithT(t).Expect
+func testDecodeValidators(t *testing.T, context spec.G, it spec.S) {
+	var Expect = NewWithT(t).Expect
 
-		it("reports embedded blocks at the embedding path, named blocks and list items at their keys, the value's own last", func() {
-			var o Outer
-			err := concourse.DecodeStrict("source", json.RawMessage(`{"region":"mars","primary":{},"backups":[{"url":"x"},{}]}`), &o)
-			var problems concourse.Problems
-			Expect(errors.As(err, &problems)).To(BeTrue())
-			Expect(problems).To(Equal(concourse.Problems{
-				{Path: "source.region", Message: "no such region"},
-				{Path: "source.primary.url", Message: "missing"},
-				{Path: "source.backups[1].url", Message: "missing"},
-				{Path: "source.name", Message: "missing"},
-			}))
-		})
+	it("reports embedded blocks at the embedding path, named blocks and list items at their keys, the value's own last", func() {
+		var o Outer
+		err := concourse.DecodeStrict("source", json.RawMessage(`{"region":"mars","primary":{},"backups":[{"url":"x"},{}]}`), &o)
+		var problems concourse.Problems
+		Expect(errors.As(err, &problems)).To(BeTrue())
+		Expect(problems).To(Equal(concourse.Problems{
+			{Path: "source.region", Message: "no such region"},
+			{Path: "source.primary.url", Message: "missing"},
+			{Path: "source.backups[1].url", Message: "missing"},
+			{Path: "source.name", Message: "missing"},
+		}))
+	})
 
-		it("reports a Validate promoted from an embedded block once", func() {
-			var p Promoted
-			err := concourse.DecodeStrict("source", json.RawMessage(`{"region":"mars"}`), &p)
-			Expect(err).To(MatchError("source.region: no such region"))
-		})
+	it("reports a Validate promoted from an embedded block once", func() {
+		var p Promoted
+		err := concourse.DecodeStrict("source", json.RawMessage(`{"region":"mars"}`), &p)
+		Expect(err).To(MatchError("source.region: no such region"))
+	})
 
-		it("skips an absent optional block", func() {
-			var o Outer
-			Expect(concourse.DecodeStrict("source", json.RawMessage(`{"primary":{"url":"u"},"name":"n"}`), &o)).To(Succeed())
-		})
-	}, spec.Report(report.Terminal{}))
+	it("skips an absent optional block", func() {
+		var o Outer
+		Expect(concourse.DecodeStrict("source", json.RawMessage(`{"primary":{"url":"u"},"name":"n"}`), &o)).To(Succeed())
+	})
 }

@@ -12,22 +12,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bosh-alicloud/concourse-pack/lib/concourse/conformance"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
-	"github.com/sclevine/spec/report"
 )
 
 // The kit is tested through a tiny resource built as a real binary and driven over stdin, the
 // way Concourse drives every resource in the pack.
-func TestKit(t *testing.T) {
-	binary := conformance.Compile(t, "./internal/testresource")
-	suite := spec.New("concourse kit", spec.Report(report.Terminal{}))
-	suite("dispatch and exit", func(t *testing.T, context spec.G, it spec.S) { testDispatch(t, context, it, binary) })
-	suite("strict requests", func(t *testing.T, context spec.G, it spec.S) { testStrict(t, context, it, binary) })
-	suite("redaction", func(t *testing.T, context spec.G, it spec.S) { testRedaction(t, context, it, binary) })
-	suite.Run(t)
-}
 
 // step is one run of the test resource.
 type step struct {
