@@ -11,6 +11,8 @@ import (
 
 	"github.com/bosh-alicloud/concourse-pack/lib/version"
 	"gopkg.in/yaml.v3"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/yamlnode"
 )
 
 // Dir is a release directory as `bosh create-release` sees it, read once by OpenDir.
@@ -178,7 +180,7 @@ func readBlobstore(doc *yamlDoc, n *yaml.Node, private bool) (Blobstore, error) 
 				b.Provider, err = doc.str("blobstore.provider", f.value)
 			}
 		case "options":
-			if _, err = doc.mapping("blobstore.options", f.value); err == nil && !isNull(f.value) {
+			if _, err = doc.mapping("blobstore.options", f.value); err == nil && !yamlnode.IsNull(f.value) {
 				err = doc.decode("blobstore.options", f.value, "a mapping", &b.Options)
 			}
 		}
@@ -205,7 +207,7 @@ func mergeOptions(dst, src map[string]any) {
 // scalars collects the values of a private.yml: every string or number, at any depth, except
 // blobstore.provider. Booleans and nulls are no secrets, and redacting "true" garbles logs.
 func scalars(n *yaml.Node, key string) []string {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	if n == nil {
 		return nil
 	}

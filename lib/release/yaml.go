@@ -4,9 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/yamlnode"
 )
 
 // yamlDoc is a YAML file read for its keys, so that every error names the file and the key.
@@ -47,30 +48,6 @@ func (d *yamlDoc) errorf(key string, n *yaml.Node, format string, args ...any) e
 	return fmt.Errorf("%s: %s", where, fmt.Sprintf(format, args...))
 }
 
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	n = resolve(n)
-	return n == nil || n.Kind == 0 || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
-}
-
-func kindName(n *yaml.Node) string {
-	switch resolve(n).Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		return "a scalar (" + strings.TrimPrefix(n.Tag, "!!") + ")"
-	}
-	return "something else"
-}
-
 // field is one key of a mapping, in file order.
 type field struct {
 	key   string
@@ -81,23 +58,23 @@ type field struct {
 // mapping returns the fields of n, which must be a mapping or null (no fields). key names n in
 // errors ("" for the document itself).
 func (d *yamlDoc) mapping(key string, n *yaml.Node) ([]field, error) {
-	if isNull(n) {
+	if yamlnode.IsNull(n) {
 		return nil, nil
 	}
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	if n.Kind != yaml.MappingNode {
 		what := key
 		if what == "" {
 			what = "the document"
 		}
-		return nil, d.errorf(key, n, "want %s to be a mapping, got %s", what, kindName(n))
+		return nil, d.errorf(key, n, "want %s to be a mapping, got %s", what, yamlnode.KindName(n))
 	}
 	fields := make([]field, 0, len(n.Content)/2)
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := resolve(n.Content[i])
+		k := yamlnode.Resolve(n.Content[i])
 		if k.Kind != yaml.ScalarNode {
-			return nil, d.errorf(key, k, "a key is %s, want a string", kindName(k))
+			return nil, d.errorf(key, k, "a key is %s, want a string", yamlnode.KindName(k))
 		}
 		if seen[k.Value] {
 			return nil, d.errorf(join(key, k.Value), k, "key appears twice")
@@ -111,20 +88,20 @@ func (d *yamlDoc) mapping(key string, n *yaml.Node) ([]field, error) {
 // str returns a scalar's text as written ("" for null): versions and names stay strings even
 // where YAML would see a number.
 func (d *yamlDoc) str(key string, n *yaml.Node) (string, error) {
-	if isNull(n) {
+	if yamlnode.IsNull(n) {
 		return "", nil
 	}
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	if n.Kind != yaml.ScalarNode {
-		return "", d.errorf(key, n, "want a string, got %s", kindName(n))
+		return "", d.errorf(key, n, "want a string, got %s", yamlnode.KindName(n))
 	}
 	return n.Value, nil
 }
 
 // decode decodes n into out, naming the key on failure.
 func (d *yamlDoc) decode(key string, n *yaml.Node, want string, out any) error {
-	if err := resolve(n).Decode(out); err != nil {
-		return d.errorf(key, n, "want %s, got %s", want, kindName(n))
+	if err := yamlnode.Resolve(n).Decode(out); err != nil {
+		return d.errorf(key, n, "want %s, got %s", want, yamlnode.KindName(n))
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/yamlnode"
 )
 
 // FormatAlicloudRaw is the stemcell format the Alibaba Cloud CPI accepts, heavy or light.
@@ -82,20 +84,7 @@ func noDuplicateKeys(where string, n *yaml.Node) error {
 }
 
 // Clone returns a deep copy: changing it leaves m alone.
-func (m *Manifest) Clone() *Manifest { return &Manifest{root: cloneNode(m.root)} }
-
-func cloneNode(n *yaml.Node) *yaml.Node {
-	if n == nil {
-		return nil
-	}
-	c := *n
-	c.Alias = cloneNode(n.Alias)
-	c.Content = make([]*yaml.Node, len(n.Content))
-	for i, child := range n.Content {
-		c.Content[i] = cloneNode(child)
-	}
-	return &c
-}
+func (m *Manifest) Clone() *Manifest { return &Manifest{root: yamlnode.Clone(m.root)} }
 
 // Marshal writes the manifest back: known and unknown keys in their order, scalars in their
 // style (a quoted '1.484' stays quoted, a plain 1.10 stays 1.10), two-space indentation.
@@ -113,26 +102,28 @@ func (m *Manifest) Marshal() ([]byte, error) {
 }
 
 // Name is the stemcell name, e.g. "bosh-alicloud-kvm-ubuntu-noble".
-func (m *Manifest) Name() string { return scalar(lookup(m.root, "name")) }
+func (m *Manifest) Name() string { return yamlnode.Scalar(yamlnode.Lookup(m.root, "name")) }
 
 // Version is the stemcell version as written, e.g. "1.484" (never a float: 1.10 stays "1.10").
-func (m *Manifest) Version() string { return scalar(lookup(m.root, "version")) }
+func (m *Manifest) Version() string { return yamlnode.Scalar(yamlnode.Lookup(m.root, "version")) }
 
 // OperatingSystem is e.g. "ubuntu-noble".
-func (m *Manifest) OperatingSystem() string { return scalar(lookup(m.root, "operating_system")) }
+func (m *Manifest) OperatingSystem() string {
+	return yamlnode.Scalar(yamlnode.Lookup(m.root, "operating_system"))
+}
 
 // SHA1 is the digest of the heavy stemcell's image member, as written.
-func (m *Manifest) SHA1() string { return scalar(lookup(m.root, "sha1")) }
+func (m *Manifest) SHA1() string { return yamlnode.Scalar(yamlnode.Lookup(m.root, "sha1")) }
 
 // StemcellFormats lists stemcell_formats; scalars only.
 func (m *Manifest) StemcellFormats() []string {
-	n := resolve(lookup(m.root, "stemcell_formats"))
+	n := yamlnode.Resolve(yamlnode.Lookup(m.root, "stemcell_formats"))
 	if n == nil || n.Kind != yaml.SequenceNode {
 		return nil
 	}
 	var out []string
 	for _, item := range n.Content {
-		if item = resolve(item); item.Kind == yaml.ScalarNode {
+		if item = yamlnode.Resolve(item); item.Kind == yaml.ScalarNode {
 			out = append(out, item.Value)
 		}
 	}
@@ -142,7 +133,7 @@ func (m *Manifest) StemcellFormats() []string {
 // CloudProperties returns cloud_properties (zero values for what is missing).
 func (m *Manifest) CloudProperties() CloudProperties {
 	cp := m.cloudProperties()
-	get := func(key string) string { return scalar(lookup(cp, key)) }
+	get := func(key string) string { return yamlnode.Scalar(yamlnode.Lookup(cp, key)) }
 	disk, _ := strconv.Atoi(get("disk")) // not a number: zero, "missing" (Validate names it)
 	return CloudProperties{
 		Name:            get("name"),
@@ -161,7 +152,7 @@ func (m *Manifest) CloudProperties() CloudProperties {
 }
 
 func (m *Manifest) cloudProperties() *yaml.Node {
-	n := resolve(lookup(m.root, "cloud_properties"))
+	n := yamlnode.Resolve(yamlnode.Lookup(m.root, "cloud_properties"))
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
@@ -171,13 +162,13 @@ func (m *Manifest) cloudProperties() *yaml.Node {
 // ImageIDs returns cloud_properties.image_id, region → image id (nil for a heavy stemcell).
 // Entries whose key or value is not a scalar are left out (Validate reports them).
 func (m *Manifest) ImageIDs() map[string]string {
-	n := resolve(lookup(m.cloudProperties(), "image_id"))
+	n := yamlnode.Resolve(yamlnode.Lookup(m.cloudProperties(), "image_id"))
 	if n == nil || n.Kind != yaml.MappingNode || len(n.Content) == 0 {
 		return nil
 	}
 	ids := make(map[string]string, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
+		k, v := yamlnode.Resolve(n.Content[i]), yamlnode.Resolve(n.Content[i+1])
 		if k.Kind == yaml.ScalarNode && v.Kind == yaml.ScalarNode {
 			ids[k.Value] = v.Value
 		}
@@ -192,13 +183,13 @@ func (m *Manifest) SetImageIDs(ids map[string]string) {
 	cp := m.cloudProperties()
 	if len(ids) == 0 {
 		if cp != nil {
-			remove(cp, "image_id")
+			yamlnode.Remove(cp, "image_id")
 		}
 		return
 	}
 	if cp == nil {
 		cp = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-		set(m.root, "cloud_properties", cp)
+		yamlnode.Set(m.root, "cloud_properties", cp)
 	}
 	regions := make([]string, 0, len(ids))
 	for r := range ids {
@@ -207,9 +198,9 @@ func (m *Manifest) SetImageIDs(ids map[string]string) {
 	sort.Strings(regions)
 	value := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	for _, r := range regions {
-		value.Content = append(value.Content, str(r), str(ids[r]))
+		value.Content = append(value.Content, yamlnode.String(r), yamlnode.String(ids[r]))
 	}
-	set(cp, "image_id", value)
+	yamlnode.Set(cp, "image_id", value)
 }
 
 // IsLight reports whether the manifest names an image in at least one region.
@@ -255,12 +246,12 @@ func (m *Manifest) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	wantScalar := func(parent *yaml.Node, where, key string) (string, bool) {
-		n := resolve(lookup(parent, key))
+		n := yamlnode.Resolve(yamlnode.Lookup(parent, key))
 		switch {
-		case n == nil || isNull(n):
+		case n == nil || yamlnode.IsNull(n):
 			add("%s is missing", where+key)
 		case n.Kind != yaml.ScalarNode:
-			add("%s must be a string, got %s", where+key, kindName(n))
+			add("%s must be a string, got %s", where+key, yamlnode.KindName(n))
 		case n.Value == "":
 			add("%s is empty", where+key)
 		default:
@@ -278,21 +269,21 @@ func (m *Manifest) Validate() error {
 	if sum, ok := wantScalar(m.root, "", "sha1"); ok && !hexSHA1.MatchString(sum) {
 		add("sha1 %q is not a SHA-1 (40 lowercase hex digits)", sum)
 	}
-	if formats := resolve(lookup(m.root, "stemcell_formats")); formats == nil {
+	if formats := yamlnode.Resolve(yamlnode.Lookup(m.root, "stemcell_formats")); formats == nil {
 		add("stemcell_formats is missing (want [%s])", FormatAlicloudRaw)
 	} else if formats.Kind != yaml.SequenceNode {
-		add("stemcell_formats must be a list, got %s", kindName(formats))
+		add("stemcell_formats must be a list, got %s", yamlnode.KindName(formats))
 	} else if !contains(m.StemcellFormats(), FormatAlicloudRaw) {
 		add("stemcell_formats %v does not contain %s", m.StemcellFormats(), FormatAlicloudRaw)
 	}
 
-	cpNode := resolve(lookup(m.root, "cloud_properties"))
-	if cpNode == nil || isNull(cpNode) {
+	cpNode := yamlnode.Resolve(yamlnode.Lookup(m.root, "cloud_properties"))
+	if cpNode == nil || yamlnode.IsNull(cpNode) {
 		add("cloud_properties is missing")
 		return joinProblems(errs)
 	}
 	if cpNode.Kind != yaml.MappingNode {
-		add("cloud_properties must be a mapping, got %s", kindName(cpNode))
+		add("cloud_properties must be a mapping, got %s", yamlnode.KindName(cpNode))
 		return joinProblems(errs)
 	}
 	const cp = "cloud_properties."
@@ -304,7 +295,7 @@ func (m *Manifest) Validate() error {
 			add("cloud_properties.disk is %q, want a positive whole number of MB", v)
 		}
 	}
-	if ids := resolve(lookup(cpNode, "image_id")); ids != nil && !isNull(ids) {
+	if ids := yamlnode.Resolve(yamlnode.Lookup(cpNode, "image_id")); ids != nil && !yamlnode.IsNull(ids) {
 		m.validateImageIDs(ids, add)
 	} else if v, ok := wantScalar(cpNode, cp, "disk_format"); ok && v != "raw" {
 		// A heavy stemcell's image is imported as it is; the CPI imports raw disks only.
@@ -315,20 +306,20 @@ func (m *Manifest) Validate() error {
 
 func (m *Manifest) validateImageIDs(ids *yaml.Node, add func(string, ...any)) {
 	if ids.Kind != yaml.MappingNode {
-		add("cloud_properties.image_id must be a mapping of region to image id, got %s", kindName(ids))
+		add("cloud_properties.image_id must be a mapping of region to image id, got %s", yamlnode.KindName(ids))
 		return
 	}
 	if len(ids.Content) == 0 {
 		add("cloud_properties.image_id has no region")
 	}
 	for i := 0; i+1 < len(ids.Content); i += 2 {
-		k, v := resolve(ids.Content[i]), resolve(ids.Content[i+1])
+		k, v := yamlnode.Resolve(ids.Content[i]), yamlnode.Resolve(ids.Content[i+1])
 		if k.Kind != yaml.ScalarNode || k.Value == "" {
 			add("cloud_properties.image_id has a key that is not a region name")
 			continue
 		}
-		if v.Kind != yaml.ScalarNode || isNull(v) || v.Value == "" {
-			add("cloud_properties.image_id.%s must be an image id, got %s", k.Value, kindName(v))
+		if v.Kind != yaml.ScalarNode || yamlnode.IsNull(v) || v.Value == "" {
+			add("cloud_properties.image_id.%s must be an image id, got %s", k.Value, yamlnode.KindName(v))
 		}
 	}
 }
@@ -360,81 +351,4 @@ func joinProblems(errs []error) error {
 		return nil
 	}
 	return problems(errs)
-}
-
-// YAML node helpers.
-
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	n = resolve(n)
-	return n == nil || n.Kind == 0 || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
-}
-
-func kindName(n *yaml.Node) string {
-	n = resolve(n)
-	switch {
-	case isNull(n):
-		return "nothing"
-	case n.Kind == yaml.MappingNode:
-		return "a mapping"
-	case n.Kind == yaml.SequenceNode:
-		return "a list"
-	case n.Kind == yaml.ScalarNode:
-		return "a scalar (" + strings.TrimPrefix(n.Tag, "!!") + ")"
-	}
-	return "something else"
-}
-
-// lookup returns the value of key in mapping n (nil when n is not a mapping or has no key).
-// ParseManifest refused duplicate keys.
-func lookup(n *yaml.Node, key string) *yaml.Node {
-	n = resolve(n)
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := resolve(n.Content[i]); k.Kind == yaml.ScalarNode && k.Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
-// scalar is a scalar's text as written, "" for anything else.
-func scalar(n *yaml.Node) string {
-	n = resolve(n)
-	if n == nil || n.Kind != yaml.ScalarNode || isNull(n) {
-		return ""
-	}
-	return n.Value
-}
-
-func str(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
-
-// set replaces the value of key in mapping n, or appends key last.
-func set(n *yaml.Node, key string, value *yaml.Node) {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := resolve(n.Content[i]); k.Kind == yaml.ScalarNode && k.Value == key {
-			n.Content[i+1] = value
-			return
-		}
-	}
-	n.Content = append(n.Content, str(key), value)
-}
-
-func remove(n *yaml.Node, key string) {
-	kept := n.Content[:0]
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := resolve(n.Content[i]); k.Kind == yaml.ScalarNode && k.Value == key {
-			continue
-		}
-		kept = append(kept, n.Content[i], n.Content[i+1])
-	}
-	n.Content = kept
 }
