@@ -3,7 +3,6 @@ package release
 import (
 	"archive/tar"
 	"bufio"
-	"compress/gzip"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
@@ -58,30 +57,12 @@ func Inspect(r io.Reader) (*Tarball, error) {
 	sha1sum, sha256sum := sha1.New(), sha256.New()
 	raw := &countingReader{r: io.TeeReader(bufio.NewReaderSize(r, 256<<10), io.MultiWriter(sha1sum, sha256sum))}
 
-	gz, err := gzip.NewReader(raw)
-	if err != nil {
-		return nil, fmt.Errorf("not a gzipped release tarball: %w", err)
-	}
 	in := inspection{archives: map[string]*archive{}, seen: map[string]bool{}}
-	tr := tar.NewReader(gz)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading release tarball: %w", err)
-		}
-		if err := in.member(hdr, tr); err != nil {
-			return nil, err
-		}
+	if err := tarsafe.Walk(raw, "release tarball", in.member); err != nil {
+		return nil, err
 	}
-	// The rest of the stream: tar padding and the gzip trailer (its CRC is checked here). The
-	// gzip reader reads on to the end of the input (more gzip members, or an error for anything
-	// else); draining raw too keeps the digests whole should that ever change.
-	if _, err := io.Copy(io.Discard, gz); err != nil {
-		return nil, fmt.Errorf("reading release tarball after its last member: %w", err)
-	}
+	// The gzip reader reads on to the end of the input (more gzip members, or an error for
+	// anything else); draining raw too keeps the digests whole should that ever change.
 	if _, err := io.Copy(io.Discard, raw); err != nil {
 		return nil, fmt.Errorf("reading release tarball: %w", err)
 	}

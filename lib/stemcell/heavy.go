@@ -68,27 +68,9 @@ type RootImageFunc func(root io.Reader, size int64) error
 // (absolute path, '..', links, devices, too many, too large) are refused by name, as are a
 // missing stemcell.MF, image or root.img, and a light stemcell.
 func ReadHeavy(r io.Reader, rootImage RootImageFunc) (*Heavy, error) {
-	gz, err := gzip.NewReader(bufio.NewReaderSize(r, 256<<10))
-	if err != nil {
-		return nil, fmt.Errorf("not a gzipped stemcell tarball: %w", err)
-	}
 	rd := heavyReader{rootImage: rootImage, seen: map[string]bool{}, h: &Heavy{}}
-	tr := tar.NewReader(gz)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading stemcell tarball: %w", err)
-		}
-		if err := rd.member(hdr, tr); err != nil {
-			return nil, err
-		}
-	}
-	// Tar padding and the gzip trailer, whose CRC is checked here.
-	if _, err := io.Copy(io.Discard, gz); err != nil {
-		return nil, fmt.Errorf("reading stemcell tarball after its last member: %w", err)
+	if err := tarsafe.Walk(bufio.NewReaderSize(r, 256<<10), "stemcell tarball", rd.member); err != nil {
+		return nil, err
 	}
 	return rd.finish()
 }

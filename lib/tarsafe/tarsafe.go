@@ -1,9 +1,15 @@
-// Package tarsafe holds the checks every tarball reader of the pack applies to member names, so
-// that no archive can write outside the directory it is unpacked into. It reads no archive.
+// Package tarsafe is how every tarball reader of the pack walks a gzipped tarball and checks its
+// member names, so that no archive can write outside the directory it is unpacked into.
+//
+// It is a leaf: it imports nothing of the pack and keeps nothing it reads.
 package tarsafe
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"errors"
+	"fmt"
+	"io"
 	"path"
 	"strings"
 )
@@ -34,4 +40,32 @@ func MemberName(raw string) (string, error) {
 		return "", errors.New("path is not clean (empty or '.' components)")
 	}
 	return name, nil
+}
+
+// Walk reads the gzipped tarball r member by member, calling each with the member's header and
+// content, then reads the tar padding and the gzip trailer, whose CRC is checked there. what
+// names the tarball in errors ("release tarball"). An error of each ends the walk and is
+// returned as it is; checking each member's name and type is each's work (MemberName helps).
+func Walk(r io.Reader, what string, each func(hdr *tar.Header, content io.Reader) error) error {
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return fmt.Errorf("not a gzipped %s: %w", what, err)
+	}
+	tr := tar.NewReader(gz)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", what, err)
+		}
+		if err := each(hdr, tr); err != nil {
+			return err
+		}
+	}
+	if _, err := io.Copy(io.Discard, gz); err != nil {
+		return fmt.Errorf("reading %s after its last member: %w", what, err)
+	}
+	return nil
 }
