@@ -19,6 +19,7 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/panics"
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/fanout"
 )
 
 // Tags Build puts on every image it makes; a rerun finds the images of a version by the first two.
@@ -535,25 +536,28 @@ type copyDone struct {
 }
 
 // fanOut copies to every region without an image yet, as a tree, and returns the regions that
-// failed. Adopted images (in progress from an earlier run) are waited for first.
+// failed. Adopted images (in progress from an earlier run) are waited for first. The order of
+// the copies is the scheduler's (package fanout); fanOut only runs them and reports their ends.
 func (b *builder) fanOut(ctx context.Context, regions []string, adopted map[string]string) map[string]error {
 	failed := map[string]error{}
 	results := make(chan copyDone)
-	sources := []string{b.req.BaseRegion}
+	plan := fanout.Config{
+		Sources:     []string{b.req.BaseRegion},
+		Concurrency: b.concurrency,
+		PerSource:   b.perSource,
+		Times:       b.times,
+	}
 	for _, r := range regions {
 		if r != b.req.BaseRegion && b.ids[r] != "" {
-			sources = append(sources, r)
+			plan.Sources = append(plan.Sources, r)
 		}
 	}
-	inFlight := map[string]int{} // by source region
-	total := 0
-	var pending []string
 	for _, r := range regions {
 		if b.ids[r] != "" {
 			continue
 		}
 		if id := adopted[r]; id != "" {
-			total++
+			plan.Waiting = append(plan.Waiting, r)
 			b.log.Printf("%s: waiting for %s, left in progress by an earlier run", r, id)
 			go func() {
 				err := panics.Catch(func() error {
@@ -564,58 +568,34 @@ func (b *builder) fanOut(ctx context.Context, regions []string, adopted map[stri
 			}()
 			continue
 		}
-		pending = append(pending, r)
+		plan.Pending = append(plan.Pending, r)
 	}
 
-	if n := b.times.Len(); n > 0 && len(pending) > 1 {
-		b.log.Printf("ordering %d copies by %d copy times measured earlier: the fastest first while more sources are needed, then the slowest first", len(pending), n)
+	if n := b.times.Len(); n > 0 && len(plan.Pending) > 1 {
+		b.log.Printf("ordering %d copies by %d copy times measured earlier: the fastest first while more sources are needed, then the slowest first", len(plan.Pending), n)
 	}
-	sent := map[string]int{} // copies started, by source region
+	sched := fanout.New(plan)
 	for {
-		for len(pending) > 0 && total < b.concurrency && ctx.Err() == nil {
-			from := ""
-			for _, src := range sources {
-				if inFlight[src] >= b.perSource {
-					continue
-				}
-				// Spread the CopyImage calls: the source that sent the fewest, then the least busy.
-				if from == "" || sent[src] < sent[from] || sent[src] == sent[from] && inFlight[src] < inFlight[from] {
-					from = src
-				}
+		if ctx.Err() == nil {
+			for _, c := range sched.Next() {
+				srcID := b.ids[c.From]
+				go func() {
+					var d copyDone
+					if err := panics.Catch(func() error { d = b.copyImage(ctx, c.From, srcID, c.To); return nil }); err != nil {
+						d = copyDone{region: c.To, from: c.From, err: err}
+					}
+					results <- d
+				}()
 			}
-			if from == "" {
-				break
-			}
-			// While the sources there will be once the copies in flight end cannot run the
-			// other pending copies, the fastest copy makes a new source soonest; once they can,
-			// the slowest copy goes first, so that it does not end last.
-			fastFirst := b.perSource*(len(sources)+total) < min(len(pending)-1, b.concurrency)
-			var to string
-			to, pending = b.times.pick(from, pending, fastFirst)
-			inFlight[from]++
-			sent[from]++
-			total++
-			srcID := b.ids[from]
-			go func() {
-				var d copyDone
-				if err := panics.Catch(func() error { d = b.copyImage(ctx, from, srcID, to); return nil }); err != nil {
-					d = copyDone{region: to, from: from, err: err}
-				}
-				results <- d
-			}()
 		}
-		if total == 0 {
+		if sched.InFlight() == 0 {
 			break
 		}
 		d := <-results
-		total--
-		if d.from != "" {
-			inFlight[d.from]--
-		}
 		switch {
 		case d.err == nil:
 			b.good(d.region, d.id)
-			sources = append(sources, d.region)
+			sched.Done(d.region)
 			if d.adopted {
 				b.reused = append(b.reused, d.region)
 				b.log.Printf("%s: Available %s (from an earlier run)", d.region, d.id)
@@ -627,20 +607,22 @@ func (b *builder) fanOut(ctx context.Context, regions []string, adopted map[stri
 			b.log.Warnf("%s: %v; copying again", d.region, d.err)
 			if err := b.delete(ctx, d.region, d.id); err != nil {
 				failed[d.region] = err
+				sched.Failed(d.region)
 				continue
 			}
 			b.mu.Lock()
 			delete(b.created, d.region)
 			b.mu.Unlock()
-			pending = append(pending, d.region)
+			sched.Retry(d.region)
 		default:
 			if ctx.Err() == nil {
 				b.log.Warnf("%s: %v", d.region, d.err)
 			}
 			failed[d.region] = d.err
+			sched.Failed(d.region)
 		}
 	}
-	for _, r := range pending {
+	for _, r := range sched.Pending() {
 		failed[r] = errors.New("not copied")
 	}
 	return failed

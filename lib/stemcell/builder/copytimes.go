@@ -197,37 +197,3 @@ func SaveCopyTimes(ctx context.Context, store *alicloud.Store, stemcell string, 
 	_, err := store.PutJSON(ctx, CopyTimesName(stemcell), t)
 	return err
 }
-
-// pick takes the destination to copy to next from region from out of pending: the one expected
-// fastest when fastFirst, else the one expected slowest; the first of equals. A destination
-// nothing is known about is expected to take the mean of the others; when nothing is known at
-// all, pending keeps its order.
-func (t *CopyTimes) pick(from string, pending []string, fastFirst bool) (string, []string) {
-	expected := make([]time.Duration, len(pending))
-	known := make([]bool, len(pending))
-	var sum time.Duration
-	n := 0
-	for i, to := range pending {
-		if expected[i], known[i] = t.Expect(from, to); known[i] {
-			sum += expected[i]
-			n++
-		}
-	}
-	best := 0
-	if n > 0 {
-		for i := range pending {
-			if !known[i] {
-				expected[i] = sum / time.Duration(n)
-			}
-		}
-		for i := range pending {
-			if fastFirst && expected[i] < expected[best] || !fastFirst && expected[i] > expected[best] {
-				best = i
-			}
-		}
-	}
-	to := pending[best]
-	rest := make([]string, 0, len(pending)-1)
-	rest = append(append(rest, pending[:best]...), pending[best+1:]...)
-	return to, rest
-}
