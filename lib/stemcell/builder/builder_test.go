@@ -17,12 +17,7 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/stemcelltest"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
-	"github.com/sclevine/spec/report"
 )
-
-func TestBuild(t *testing.T) {
-	spec.Run(t, "Build", testBuild, spec.Report(report.Terminal{}))
-}
 
 const heavyFileName = "bosh-stemcell-1.484-alicloud-kvm-ubuntu-noble-go_agent.tgz"
 

@@ -12,12 +12,7 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/builder"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
-	"github.com/sclevine/spec/report"
 )
-
-func TestCopyTimes(t *testing.T) {
-	spec.Run(t, "CopyTimes", testCopyTimes, spec.Report(report.Terminal{}))
-}
 
 func testCopyTimes(t *testing.T, when spec.G, it spec.S) {
 	var (
