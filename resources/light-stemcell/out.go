@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,6 +104,10 @@ func build(ctx context.Context, env concourse.Env, s *alicloud.Session, line rec
 
 // uploadLight writes the light tarball to a temporary file, then uploads it.
 func uploadLight(ctx context.Context, env concourse.Env, line records.Line, channel, heavyName string, result *builder.Result, public bool) (records.Record, error) {
+	manifest, err := lightManifest(result.Manifest, result.ImageIDs)
+	if err != nil {
+		return records.Record{}, err
+	}
 	tmp, err := os.CreateTemp("", "light-stemcell-*.tgz")
 	if err != nil {
 		return records.Record{}, err
@@ -130,16 +135,10 @@ func uploadLight(ctx context.Context, env concourse.Env, line records.Line, chan
 	if err != nil {
 		return records.Record{}, err
 	}
-	light := m.Clone()
-	light.SetImageIDs(result.ImageIDs)
-	manifest, err := light.Marshal()
-	if err != nil {
-		return records.Record{}, fmt.Errorf("writing the light stemcell.MF of %s %s: %w", m.Name(), m.Version(), err)
-	}
 	return records.Record{
 		Stemcell: line.Stemcell, Version: m.Version(), Channel: channel, FileName: file, Tarball: object,
 		SHA1: info.SHA1, SHA256: info.SHA256, Size: info.Size, HeavySHA1: m.SHA1(), ImageIDs: result.ImageIDs,
-		Manifest: string(manifest), CreatedAt: time.Now().UTC(), CreatedBy: env.Build.String(),
+		Manifest: manifest, CreatedAt: time.Now().UTC(), CreatedBy: env.Build.String(),
 	}, nil
 }
 
@@ -199,4 +198,27 @@ func promote(ctx context.Context, env concourse.Env, s *alicloud.Session, line r
 	published.Channel, published.Public, published.SharedWith = records.ChannelPublished, params.public(), params.ShareWith
 	published.CreatedAt, published.CreatedBy = time.Now().UTC(), env.Build.String()
 	return writeRecord(ctx, env, line, published)
+}
+
+// lightManifest is the stemcell.MF the record keeps (and in writes): the light tarball's, read
+// back and validated, so a record never holds a manifest the CPI could not use or one that
+// lacks an image the build made.
+func lightManifest(m *stemcell.Manifest, ids map[string]string) (string, error) {
+	light := m.Clone()
+	light.SetImageIDs(ids)
+	text, err := light.Marshal()
+	if err != nil {
+		return "", fmt.Errorf("writing the light stemcell.MF of %s %s: %w", m.Name(), m.Version(), err)
+	}
+	back, err := stemcell.ParseManifest(text)
+	if err == nil {
+		err = back.Validate()
+	}
+	if err == nil && (len(ids) == 0 || !maps.Equal(back.ImageIDs(), ids)) {
+		err = fmt.Errorf("it names the images %v, not the %d built", back.ImageIDs(), len(ids))
+	}
+	if err != nil {
+		return "", fmt.Errorf("the light stemcell.MF of %s %s would not be valid: %w", m.Name(), m.Version(), err)
+	}
+	return string(text), nil
 }
