@@ -17,6 +17,25 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 )
 
+// TarballChoice is what a get step says of an artifact's tarball: whether to fetch it, and under
+// which name. Resources embed it in their get params (keys tarball and preserve_filename).
+type TarballChoice struct {
+	Tarball          *bool `json:"tarball"`           // false: everything but the tarball
+	PreserveFilename bool  `json:"preserve_filename"` // keep its published name instead of the default
+}
+
+// FileName is the file to write the tarball to: "" when it is not wanted, published when the
+// name is preserved, else def.
+func (c TarballChoice) FileName(def, published string) string {
+	switch {
+	case c.Tarball != nil && !*c.Tarball:
+		return ""
+	case c.PreserveFilename:
+		return published
+	}
+	return def
+}
+
 // Downloader is where artifacts are kept; *alicloud.Store is one.
 type Downloader interface {
 	DownloadFile(ctx context.Context, name, path string, opts alicloud.TransferOptions) (alicloud.ObjectInfo, error)

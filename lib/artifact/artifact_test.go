@@ -22,6 +22,7 @@ import (
 func TestArtifact(t *testing.T) {
 	suite := spec.New("artifact", spec.Report(report.Terminal{}))
 	suite("Fetch", testFetch)
+	suite("TarballChoice", testTarballChoice)
 	suite.Run(t)
 }
 
@@ -80,5 +81,16 @@ func testFetch(t *testing.T, _ spec.G, it spec.S) {
 	it("names the artifact when the download fails", func() {
 		fetch.Object = "cpi/tarballs/61.0.0/gone.tgz"
 		Expect(fetch.Into(context.Background(), store, log, dir)).To(MatchError(HavePrefix("downloading cpi 61.0.0: ")))
+	})
+}
+
+func testTarballChoice(t *testing.T, _ spec.G, it spec.S) {
+	var Expect = NewWithT(t).Expect
+	no, yes := false, true
+	it("names the default, the published name, or no file", func() {
+		Expect(artifact.TarballChoice{}.FileName("release.tgz", "cpi-61.tgz")).To(Equal("release.tgz"))
+		Expect(artifact.TarballChoice{Tarball: &yes}.FileName("release.tgz", "cpi-61.tgz")).To(Equal("release.tgz"))
+		Expect(artifact.TarballChoice{PreserveFilename: true}.FileName("release.tgz", "cpi-61.tgz")).To(Equal("cpi-61.tgz"))
+		Expect(artifact.TarballChoice{Tarball: &no, PreserveFilename: true}.FileName("release.tgz", "cpi-61.tgz")).To(Equal(""))
 	})
 }

@@ -29,12 +29,7 @@ func in(ctx context.Context, log *concourse.Logger, releases records.Releases, v
 			"release.MF": record.ReleaseMF,
 		},
 	}
-	if params.Tarball == nil || *params.Tarball {
-		fetch.Tarball = "release.tgz"
-		if params.PreserveFilename {
-			fetch.Tarball = record.FileName
-		}
-	}
+	fetch.Tarball = params.FileName("release.tgz", record.FileName)
 	if err := fetch.Into(ctx, releases.Objects, log, dir); err != nil {
 		return concourse.Response{}, err
 	}

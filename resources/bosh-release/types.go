@@ -4,6 +4,7 @@ import (
 	"regexp"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
+	"github.com/bosh-alicloud/concourse-pack/lib/artifact"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
 	"github.com/bosh-alicloud/concourse-pack/lib/version"
 )
@@ -34,12 +35,10 @@ type Version struct {
 	Version string `json:"version" required:"true"`
 }
 
-// GetParams tune in.
+// GetParams tune in: tarball (false fetches only the files describing the release) and
+// preserve_filename (keep the tarball's published name instead of release.tgz).
 type GetParams struct {
-	// Tarball set to false fetches only the files describing the release, not the tarball.
-	Tarball *bool `json:"tarball"`
-	// PreserveFilename keeps the tarball's published file name instead of release.tgz.
-	PreserveFilename bool `json:"preserve_filename"`
+	artifact.TarballChoice
 }
 
 // PutParams choose how out gets the tarball to publish: a built one, or one it builds.

@@ -35,12 +35,7 @@ func in(ctx context.Context, log *concourse.Logger, line records.Line, source So
 			"url": line.Store.URL(record.Tarball), "stemcell.MF": record.Manifest, "image_ids.json": string(ids) + "\n",
 		},
 	}
-	if params.Tarball == nil || *params.Tarball {
-		fetch.Tarball = "stemcell.tgz"
-		if params.PreserveFilename {
-			fetch.Tarball = record.FileName
-		}
-	}
+	fetch.Tarball = params.FileName("stemcell.tgz", record.FileName)
 	if err := fetch.Into(ctx, line.Store, log, dir); err != nil {
 		return concourse.Response{}, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
+	"github.com/bosh-alicloud/concourse-pack/lib/artifact"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/records"
 	"github.com/bosh-alicloud/concourse-pack/lib/version"
@@ -42,11 +43,11 @@ type Version struct {
 	Version string `json:"version" required:"true"`
 }
 
-// GetParams tune in.
+// GetParams tune in: tarball and preserve_filename (keep light-<heavy name> instead of stemcell.tgz) as for every
+// artifact; region fails the get unless that region has an image.
 type GetParams struct {
-	Tarball          *bool  `json:"tarball"`           // false: everything but the tarball
-	PreserveFilename bool   `json:"preserve_filename"` // keep light-<heavy name> instead of stemcell.tgz
-	Region           string `json:"region"`            // fail unless this region has an image
+	artifact.TarballChoice
+	Region string `json:"region"`
 }
 
 // PutParams choose what out does: build (heavy_stemcell) or promote (published channel only).

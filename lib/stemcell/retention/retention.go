@@ -180,18 +180,9 @@ func DeleteVersion(ctx context.Context, s *alicloud.Session, store *alicloud.Sto
 	}
 
 	for _, channel := range channels {
-		name := line.RecordName(channel, version)
-		exists, err := store.Exists(ctx, name)
-		if err != nil {
+		if err := deleteObject(ctx, store, line.RecordName(channel, version), log); err != nil {
 			return fail(err)
 		}
-		if !exists {
-			continue
-		}
-		if err := store.Delete(ctx, name); err != nil {
-			return fail(err)
-		}
-		log.Printf("deleted object %s", store.Key(name))
 	}
 
 	var errs []error
@@ -229,18 +220,24 @@ func DeleteVersion(ctx context.Context, s *alicloud.Session, store *alicloud.Sto
 		tarballs[o.Name] = true
 	}
 	for _, name := range pruneKeys(tarballs) {
-		exists, err := store.Exists(ctx, name)
-		if err != nil {
+		if err := deleteObject(ctx, store, name, log); err != nil {
 			return fail(err)
 		}
-		if !exists {
-			continue
-		}
-		if err := store.Delete(ctx, name); err != nil {
-			return fail(err)
-		}
-		log.Printf("deleted object %s", store.Key(name))
 	}
+	return nil
+}
+
+// deleteObject deletes an object when it is there, saying so: a rerun deletes nothing twice and
+// logs only what it did.
+func deleteObject(ctx context.Context, store *alicloud.Store, name string, log alicloud.Log) error {
+	exists, err := store.Exists(ctx, name)
+	if err != nil || !exists {
+		return err
+	}
+	if err := store.Delete(ctx, name); err != nil {
+		return err
+	}
+	log.Printf("deleted object %s", store.Key(name))
 	return nil
 }
 

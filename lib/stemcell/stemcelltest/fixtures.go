@@ -12,22 +12,23 @@ import (
 	"time"
 )
 
-// HeavyMF is stemcell.MF as the Alibaba Cloud stemcell builder writes it (Ruby's to_yaml: a
-// document marker, indentless lists), with the image's SHA-1 to fill in.
-const HeavyMF = `---
-name: bosh-alicloud-kvm-ubuntu-noble
-version: '1.484'
+// manifestText is stemcell.MF as the Alibaba Cloud stemcell builder writes it (Ruby's to_yaml: a
+// document marker, indentless lists), for a line (%[1]s), a version (%[2]s) and the image's
+// SHA-1 (%[3]s).
+const manifestText = `---
+name: %[1]s
+version: '%[2]s'
 bosh_protocol: 1
 api_version: 3
-sha1: %s
+sha1: %[3]s
 operating_system: ubuntu-noble
 stemcell_formats:
 - alicloud-raw
 agent_features:
   disable_run_agent: false
 cloud_properties:
-  name: bosh-alicloud-kvm-ubuntu-noble
-  version: '1.484'
+  name: %[1]s
+  version: '%[2]s'
   infrastructure: alicloud
   hypervisor: kvm
   disk: 5120
@@ -39,6 +40,16 @@ cloud_properties:
   root_device_name: "/dev/vda1"
   nvme_support: supported
 `
+
+// Manifest is stemcell.MF for a heavy stemcell of line and version whose image has the SHA-1
+// imageSHA1.
+func Manifest(line, version, imageSHA1 string) []byte {
+	return []byte(fmt.Sprintf(manifestText, line, version, imageSHA1))
+}
+
+// HeavyMF is the manifest of bosh-alicloud-kvm-ubuntu-noble 1.484 with the image's SHA-1 (%s) to
+// fill in.
+var HeavyMF = string(Manifest("bosh-alicloud-kvm-ubuntu-noble", "1.484", "%s"))
 
 // Entry is one tar member; body, when set, streams instead of data.
 type Entry struct {

@@ -32,30 +32,9 @@ func WriteHeavy(w io.Writer, line, version string, rootImg []byte) error {
 		return err
 	}
 	sum := sha1.Sum([]byte(image.String()))
-	manifest := fmt.Sprintf(`---
-name: %[1]s
-version: '%[2]s'
-bosh_protocol: 1
-api_version: 3
-sha1: %[3]s
-operating_system: ubuntu-noble
-stemcell_formats:
-- alicloud-raw
-cloud_properties:
-  name: %[1]s
-  version: '%[2]s'
-  infrastructure: alicloud
-  hypervisor: kvm
-  disk: 5120
-  disk_format: raw
-  container_format: bare
-  os_type: linux
-  os_distro: ubuntu
-  architecture: x86_64
-  root_device_name: "/dev/vda1"
-`, line, version, hex.EncodeToString(sum[:]))
+	manifest := Manifest(line, version, hex.EncodeToString(sum[:]))
 	return writeTgz(w, []string{stemcell.ManifestMember, "packages.txt", stemcell.ImageMember}, map[string][]byte{
-		stemcell.ManifestMember: []byte(manifest), "packages.txt": []byte("ii  bash 5.2\n"), stemcell.ImageMember: []byte(image.String()),
+		stemcell.ManifestMember: manifest, "packages.txt": []byte("ii  bash 5.2\n"), stemcell.ImageMember: []byte(image.String()),
 	})
 }
 
