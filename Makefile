@@ -12,7 +12,7 @@ GOBUILD := $(GO) build -trimpath
 BOSH_VERSION := 7.9.12
 FLY_VERSION  := 7.14.2
 
-.PHONY: all build tools test lint bench demo clean
+.PHONY: all build tools test lint bench demo clean images dockerfiles
 
 all: build tools
 
@@ -51,6 +51,15 @@ bench: build tools
 ## demo: the main job end to end on one machine
 demo: build tools
 	PATH="$(BIN):$$PATH" $(BIN)/cpi-ci demo --work-dir $(CURDIR)/out/demo
+
+## dockerfiles: render images/*/Dockerfile from images/*/image.yaml (a test fails when one is stale)
+dockerfiles:
+	$(GO) run ./cmd/cpi-ci images dockerfiles images/*/image.yaml
+
+## images: the hermetic images (OCI archives and base-type dirs) into out/images, on a Debian
+## minbase made with debootstrap (cached under $$HOME/.cache/concourse-pack); needs root
+images: build tools
+	$(BIN)/cpi-ci images build --out $(CURDIR)/out/images images/*/image.yaml
 
 clean:
 	rm -rf $(BIN) out
