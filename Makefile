@@ -12,7 +12,7 @@ GOBUILD := $(GO) build -trimpath
 BOSH_VERSION := 7.9.12
 FLY_VERSION  := 7.14.2
 
-.PHONY: all build tools test lint bench demo clean images dockerfiles
+.PHONY: all build tools test lint bench demo clean images dockerfiles concourse
 
 all: build tools
 
@@ -60,6 +60,11 @@ dockerfiles:
 ## minbase made with debootstrap (cached under $$HOME/.cache/concourse-pack); needs root
 images: build tools
 	$(BIN)/cpi-ci images build --out $(CURDIR)/out/images images/*/image.yaml
+
+## concourse: concourse 7.14.2, its init and fly, built from tools/concourse and tools/fly into
+## $$HOME/.cache/concourse-pack (keyed by their go.mod, go.sum and the Go version)
+concourse: build
+	$(BIN)/cpi-ci concourse build
 
 clean:
 	rm -rf $(BIN) out
