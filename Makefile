@@ -12,7 +12,7 @@ GOBUILD := $(GO) build -trimpath
 BOSH_VERSION := 7.9.12
 FLY_VERSION  := 7.14.2
 
-.PHONY: all build tools test lint bench demo clean images dockerfiles concourse
+.PHONY: all build tools test lint bench demo clean images dockerfiles concourse e2e
 
 all: build tools
 
@@ -65,6 +65,12 @@ images: build tools
 ## $$HOME/.cache/concourse-pack (keyed by their go.mod, go.sum and the Go version)
 concourse: build
 	$(BIN)/cpi-ci concourse build
+
+## e2e: the tests behind the e2e build tag: start the real local Concourse (Linux, root), set a
+## pipeline of the pack's types from its registry, fly execute a task, then stop it and check the
+## host is as it was. Transcript in out/e2e-transcript.txt
+e2e: build tools images concourse
+	PATH="$(BIN):$$PATH" $(GO) test -tags e2e -count=1 -timeout 30m -v -run 'TestLocalConcourse' ./lib/localconcourse
 
 clean:
 	rm -rf $(BIN) out
