@@ -106,7 +106,7 @@ func runImagesBuild(ctx context.Context, args []string, s stdio) error {
 		if err != nil {
 			return fmt.Errorf("image %s: %w", spec.Name, err)
 		}
-		res, err := image.Build(spec, rootfs, *repo, *out)
+		res, err := image.Build(spec, rootfs, *repo, *out, image.Options{})
 		if err != nil {
 			return fmt.Errorf("image %s: %w", spec.Name, err)
 		}

@@ -27,6 +27,20 @@ import (
 // epoch is the time stamp of every file the build writes itself, so rebuilds are identical.
 var epoch = time.Unix(0, 0).UTC()
 
+// Options tune a build.
+type Options struct {
+	// Stored writes the layers and rootfs.tgz gzip-framed but uncompressed: the same files, for
+	// tests that must not spend minutes compressing under the race detector.
+	Stored bool
+}
+
+func (o Options) level() int {
+	if o.Stored {
+		return gzip.NoCompression
+	}
+	return gzip.DefaultCompression
+}
+
 // Result is what one hermetic build made.
 type Result struct {
 	Name     string
@@ -60,7 +74,7 @@ type ResourceMetadata struct {
 // and links another. It writes <outDir>/<name>.tar and, for a resource type, the base-type dir
 // <outDir>/resource-types/<type>/; then it reads both back and fails unless every file taken
 // from the repository is byte-identical there.
-func Build(s Spec, rootfs Rootfs, repoDir, outDir string) (Result, error) {
+func Build(s Spec, rootfs Rootfs, repoDir, outDir string, o Options) (Result, error) {
 	res := Result{Name: s.Name, Cached: rootfs.Cached}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return res, err
@@ -71,7 +85,7 @@ func Build(s Spec, rootfs Rootfs, repoDir, outDir string) (Result, error) {
 	}
 	appFile := filepath.Join(outDir, s.Name+".layer.tar.gz")
 	defer os.Remove(appFile)
-	want, err := writeAppLayer(appFile, s, repoDir)
+	want, err := writeAppLayer(appFile, s, repoDir, o.level())
 	if err != nil {
 		return res, err
 	}
@@ -136,7 +150,7 @@ func Build(s Spec, rootfs Rootfs, repoDir, outDir string) (Result, error) {
 
 	if s.ResourceType != "" {
 		res.TypeDir = filepath.Join(outDir, "resource-types", s.ResourceType)
-		if res.TypeSize, err = writeBaseType(res.TypeDir, s.ResourceType, back, want); err != nil {
+		if res.TypeSize, err = writeBaseType(res.TypeDir, s.ResourceType, back, want, o.level()); err != nil {
 			return res, fmt.Errorf("writing the base type %s: %w", s.ResourceType, err)
 		}
 	}
@@ -151,7 +165,7 @@ func Build(s Spec, rootfs Rootfs, repoDir, outDir string) (Result, error) {
 
 // writeAppLayer writes the pack's files and links, with their parent directories, and returns the
 // sha256 of each file from the repository keyed by its path in the image (no leading slash).
-func writeAppLayer(file string, s Spec, repoDir string) (map[string]string, error) {
+func writeAppLayer(file string, s Spec, repoDir string, level int) (map[string]string, error) {
 	want := map[string]string{}
 	dirs := map[string]bool{}
 	for _, f := range s.Files {
@@ -162,7 +176,10 @@ func writeAppLayer(file string, s Spec, repoDir string) (map[string]string, erro
 	}
 	err := writeAtomically(file, func(out *os.File) error {
 		bw := bufio.NewWriterSize(out, 1<<20)
-		gz := gzip.NewWriter(bw)
+		gz, err := gzip.NewWriterLevel(bw, level)
+		if err != nil {
+			return err
+		}
 		tw := tar.NewWriter(gz)
 		var names []string
 		for d := range dirs {
@@ -225,7 +242,7 @@ func addParents(dirs map[string]bool, p string) {
 
 // writeBaseType writes rootfs.tgz (the image flattened) and resource_metadata.json whose version
 // is the rootfs digest, so that a worker never serves a rebuilt type from its cache.
-func writeBaseType(dir, typ string, img v1.Image, want map[string]string) (int64, error) {
+func writeBaseType(dir, typ string, img v1.Image, want map[string]string, level int) (int64, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, err
 	}
@@ -235,7 +252,10 @@ func writeBaseType(dir, typ string, img v1.Image, want map[string]string) (int64
 		rc := mutate.Extract(img)
 		defer rc.Close()
 		bw := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
-		gz := gzip.NewWriter(bw)
+		gz, err := gzip.NewWriterLevel(bw, level)
+		if err != nil {
+			return err
+		}
 		if _, err := io.Copy(gz, rc); err != nil {
 			return err
 		}
