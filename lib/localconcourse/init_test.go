@@ -19,6 +19,7 @@ func TestLocalConcourse(t *testing.T) {
 	suite("Preflight", testPreflight)
 	suite("Supervise", testSupervise)
 	suite("work dir", testWorkDir)
+	suite("dependencies", testDependencies)
 	for _, e := range e2eSuites {
 		suite(e.name, e.fn)
 	}

@@ -39,7 +39,7 @@ func Preflight(h Host, workerRuntime string) error {
 	if h.EUID != 0 {
 		problems = append(problems, "needs root (namespaces, mounts, containerd)")
 	}
-	for _, tool := range []string{"unshare", "nsenter", "ip", "gcc"} {
+	for _, tool := range []string{"unshare", "nsenter", "ip", "gcc", "initdb", "postgres"} {
 		if _, err := h.LookPath(tool); err != nil {
 			problems = append(problems, fmt.Sprintf("needs %s on PATH", tool))
 		}
@@ -60,10 +60,6 @@ var Packages = []Package{
 	{"containernetworking-plugins", "/usr/lib/cni/bridge"},
 	{"iptables", "/usr/sbin/iptables"},
 }
-
-// PostgresTools are the PostgreSQL programs the local Concourse runs (PostgreSQL 15 is on the
-// machines it is made for; apt-get install postgresql provides them elsewhere).
-var PostgresTools = []string{"initdb", "postgres"}
 
 // EnsurePackages installs the missing Debian packages with apt-get, saying so. apt-get is only
 // run when something is missing, and each run is bounded in time.

@@ -66,6 +66,9 @@ func Up(ctx context.Context, c Config) (State, error) {
 	if err := mergeTypes(filepath.Join(c.WorkDir, "resource-types"), append([]string{filepath.Join(c.Images, "resource-types")}, c.ResourceTypes...)); err != nil {
 		return State{}, err
 	}
+	if _, err := os.Stat(filepath.Join(c.WorkDir, "resource-types", "registry-image", "resource_metadata.json")); err != nil {
+		return State{}, errors.New("no registry-image base type: pipelines pull resource_types and task images with it; give --resource-types DIR (e.g. ../shared/concourse-resource-types)")
+	}
 	password, err := randomHex(12)
 	if err != nil {
 		return State{}, err
