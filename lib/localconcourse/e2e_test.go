@@ -106,6 +106,8 @@ func testE2E(t *testing.T, context spec.G, it spec.S) {
 			t.Fatalf("%v: make e2e builds the images first (make images)", err)
 		}
 		workDir := filepath.Join(root, "out", "e2e-concourse")
+		// A Concourse left by a killed run is stopped through its state, not orphaned.
+		_ = exec.Command(cpiCI, "concourse", "down", "--work-dir", workDir).Run()
 		Expect(os.RemoveAll(workDir)).To(Succeed())
 		before := snapshotHost(t)
 
