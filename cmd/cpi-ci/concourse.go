@@ -27,11 +27,15 @@ const concourseUsage = `usage: cpi-ci concourse up|down|status|fly|exec|build [f
   build   only build concourse, init and fly into the cache
 `
 
-// emulatorFile is the work dir's emulator account, for pipelines' vars and for tests (0600).
-const emulatorFile = "emulator.json"
+// emulatorFile is the work dir's emulator account, for pipelines' vars and for tests (0600);
+// varsFile the values pipelines need that are not secret, for fly's -l.
+const (
+	emulatorFile = "emulator.json"
+	varsFile     = "vars.yml"
+)
 
 // emulatorAccount is what pipelines on the local Concourse use to reach the emulator; the web
-// serves it as credential variables ((alicloud_…)).
+// serves its keys as credential variables ((alicloud_access_key_id)), ((alicloud_access_key_secret)).
 type emulatorAccount struct {
 	AccessKeyID     string `json:"access_key_id"`
 	AccessKeySecret string `json:"access_key_secret"`
@@ -162,6 +166,12 @@ func runConcourseUp(ctx context.Context, args []string, s stdio) error {
 	if err := os.WriteFile(filepath.Join(dir, emulatorFile), append(raw, '\n'), 0o600); err != nil {
 		return err
 	}
+	// The rest of what pipelines need is no secret: a vars file for fly's -l.
+	vars := fmt.Sprintf("registry: %q\nalicloud_region: %q\nalicloud_bucket: %q\nalicloud_endpoint: %q\n",
+		account.Registry, account.Region, account.Bucket, account.Endpoint)
+	if err := os.WriteFile(filepath.Join(dir, varsFile), []byte(vars), 0o644); err != nil {
+		return err
+	}
 	upStart := time.Now()
 	st, err := localconcourse.Up(ctx, localconcourse.Config{
 		WorkDir: dir, Bin: bin, Images: abs(*images), ResourceTypes: types, Runtime: *workerRuntime,
@@ -174,7 +184,8 @@ func runConcourseUp(ctx context.Context, args []string, s stdio) error {
 	fmt.Fprintf(s.out, "  URL      %s (inside its network namespace; user %s, password in %s)\n", st.URL, localconcourse.User, filepath.Join(dir, "state.json"))
 	fmt.Fprintf(s.out, "  fly      cpi-ci concourse fly --work-dir %s -- <fly args>   (target %q)\n", dir, localconcourse.Target)
 	fmt.Fprintf(s.out, "  registry %s (insecure) holds the pack's images; base types: %s\n", localconcourse.Registry, strings.Join(localconcourse.Types(dir), ", "))
-	fmt.Fprintf(s.out, "  emulator %s, metadata http://%s; credential vars: ((alicloud_access_key_id)), ((alicloud_access_key_secret)), ((alicloud_region)), ((alicloud_bucket)), ((alicloud_endpoint)), ((registry))\n", account.Endpoint, localconcourse.MetadataIP)
+	fmt.Fprintf(s.out, "  emulator %s, metadata http://%s; ((alicloud_access_key_id)) and ((alicloud_access_key_secret)) from the credential manager\n", account.Endpoint, localconcourse.MetadataIP)
+	fmt.Fprintf(s.out, "  vars     %s (registry, alicloud_region, alicloud_bucket, alicloud_endpoint): fly set-pipeline -l it\n", filepath.Join(dir, varsFile))
 	return nil
 }
 
@@ -232,10 +243,9 @@ func runConcourseSupervise(ctx context.Context, args []string, s stdio) error {
 	return localconcourse.Supervise(ctx, localconcourse.Inner{
 		WorkDir: *workDir, HostMountNS: *hostMnt, Concourse: *cc, Init: *initBin, Images: *images,
 		Password: os.Getenv("CPI_CI_CONCOURSE_PASSWORD"),
+		// Only the keys: Concourse redacts every credential value from build logs.
 		CredVars: map[string]string{
 			"alicloud_access_key_id": account.AccessKeyID, "alicloud_access_key_secret": account.AccessKeySecret,
-			"alicloud_region": account.Region, "alicloud_bucket": account.Bucket, "alicloud_endpoint": account.Endpoint,
-			"registry": account.Registry,
 		},
 		Services: []localconcourse.Service{
 			{Name: "emulator", Addr: "0.0.0.0:18090", Handler: srv},

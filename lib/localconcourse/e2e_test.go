@@ -161,7 +161,6 @@ func testE2E(t *testing.T, context spec.G, it spec.S) {
 		Expect(err).NotTo(HaveOccurred())
 		var account struct {
 			AccessKeySecret string `json:"access_key_secret"`
-			Registry        string `json:"registry"`
 		}
 		Expect(json.Unmarshal(raw, &account)).To(Succeed())
 		Expect(account.AccessKeySecret).NotTo(BeEmpty())
@@ -177,7 +176,8 @@ func testE2E(t *testing.T, context spec.G, it spec.S) {
 			return out, d
 		}
 
-		step(true, "set-pipeline", "-n", "-p", "e2e", "-c", filepath.Join(root, "lib/localconcourse/testdata/e2e-pipeline.yml"))
+		vars := filepath.Join(workDir, "vars.yml")
+		step(true, "set-pipeline", "-n", "-p", "e2e", "-c", filepath.Join(root, "lib/localconcourse/testdata/e2e-pipeline.yml"), "-l", vars)
 		step(true, "unpause-pipeline", "-p", "e2e")
 		_, stemcellCheck := step(true, "check-resource", "-r", "e2e/stemcell")
 		_, releaseCheck := step(true, "check-resource", "-r", "e2e/release")
@@ -191,22 +191,30 @@ func testE2E(t *testing.T, context spec.G, it spec.S) {
 		out, _ = step(true, "resource-versions", "-r", "e2e/release")
 		Expect(out).To(ContainSubstring("version:0+dev.1"))
 
-		// consume is triggered by the version publish put, through passed:.
-		var consume string
-		deadline := time.Now().Add(4 * time.Minute)
-		for {
-			out, _, err := fly("builds", "-j", "e2e/consume", "--json")
-			if err == nil && (strings.Contains(out, `"status": "succeeded"`) || strings.Contains(out, `"status": "failed"`) || strings.Contains(out, `"status": "errored"`)) {
-				consume = out
-				break
+		// waitJob waits for the first build of a job that passed: triggers, and returns its log.
+		waitJob := func(job string) string {
+			deadline := time.Now().Add(4 * time.Minute)
+			for {
+				out, _, err := fly("builds", "-j", "e2e/"+job, "--json")
+				if err == nil && (strings.Contains(out, `"status": "succeeded"`) || strings.Contains(out, `"status": "failed"`) || strings.Contains(out, `"status": "errored"`)) {
+					flyOutput.WriteString(out)
+					Expect(out).To(ContainSubstring(`"status": "succeeded"`), "%s: %s", job, out)
+					break
+				}
+				Expect(time.Now().Before(deadline)).To(BeTrue(), "%s did not finish: %s", job, out)
+				time.Sleep(2 * time.Second)
 			}
-			Expect(time.Now().Before(deadline)).To(BeTrue(), "consume did not finish: %s", out)
-			time.Sleep(2 * time.Second)
+			out, _ := step(true, "watch", "-j", "e2e/"+job)
+			return out
 		}
-		flyOutput.WriteString(consume)
-		Expect(consume).To(ContainSubstring(`"status": "succeeded"`))
-		out, _ = step(true, "watch", "-j", "e2e/consume")
-		Expect(out).To(ContainSubstring("consumed version 0+dev.1"))
+		// consume is triggered by the version publish put, through passed:.
+		Expect(waitJob("consume")).To(ContainSubstring("consumed version 0+dev.1"))
+
+		// A light stemcell built in Concourse with the worker's RAM role: upload, import, copy.
+		out, _ = step(true, "trigger-job", "-j", "e2e/build-stemcell", "-w")
+		Expect(out).To(ContainSubstring("succeeded"))
+		out = waitJob("use-stemcell")
+		Expect(out).To(MatchRegexp(`(?s)light stemcell 1\.484: \{.*"cn-hangzhou": "m-.*"eu-central-1": "m-`))
 
 		out, _ = step(false, "trigger-job", "-j", "e2e/bad-put", "-w")
 		Expect(out).To(ContainSubstring("unknown key"))
@@ -214,13 +222,13 @@ func testE2E(t *testing.T, context spec.G, it spec.S) {
 
 		input := t.TempDir()
 		Expect(os.WriteFile(filepath.Join(input, "greeting"), []byte("hello from the host\n"), 0o644)).To(Succeed())
-		out, _ = step(true, "execute", "-c", filepath.Join(root, "lib/localconcourse/testdata/e2e-task.yml"), "-i", "input="+input, "-v", "registry="+account.Registry)
+		out, _ = step(true, "execute", "-c", filepath.Join(root, "lib/localconcourse/testdata/e2e-task.yml"), "-i", "input="+input, "-l", vars)
 		Expect(out).To(ContainSubstring(`PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"`))
 		Expect(out).To(ContainSubstring("input says: hello from the host"))
 		Expect(out).To(ContainSubstring("RAM role: ConcourseWorker"))
 
 		out, _ = step(true, "builds", "-p", "e2e")
-		for _, job := range []string{"publish", "consume"} {
+		for _, job := range []string{"publish", "consume", "build-stemcell", "use-stemcell"} {
 			Expect(out).To(MatchRegexp(`e2e/%s/1\s+succeeded`, job))
 		}
 		Expect(out).To(MatchRegexp(`e2e/bad-put/1\s+failed`))
