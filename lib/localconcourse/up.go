@@ -58,6 +58,13 @@ func Up(ctx context.Context, c Config) (State, error) {
 	if err != nil || len(archives) == 0 {
 		return State{}, fmt.Errorf("no images in %s: run make images first", c.Images)
 	}
+	// Every up starts empty: a database and volumes of an earlier run would name containers and
+	// a worker that are gone (a stale "running" worker would even pass the wait below).
+	for _, d := range []string{"postgres", "postgres-socket", "worker", "registry", "emulator", "fly-home"} {
+		if err := os.RemoveAll(filepath.Join(c.WorkDir, d)); err != nil {
+			return State{}, err
+		}
+	}
 	for _, d := range []string{"logs", "fly-home"} {
 		if err := os.MkdirAll(filepath.Join(c.WorkDir, d), 0o755); err != nil {
 			return State{}, err
