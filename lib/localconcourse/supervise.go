@@ -72,7 +72,7 @@ func Supervise(ctx context.Context, in Inner) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "mode=0755"); err != nil {
+		if err := mountTmpfs(dir); err != nil {
 			return fmt.Errorf("mounting tmpfs at %s: %w", dir, err)
 		}
 	}
