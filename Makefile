@@ -70,7 +70,9 @@ concourse: build
 ## pipeline of the pack's types from its registry, fly execute a task, then stop it and check the
 ## host is as it was. Transcript in out/e2e-transcript.txt
 ## (the test stops its Concourse; the down after it covers a test killed by its timeout)
-e2e: build tools images concourse
+e2e: build
+	$(BIN)/cpi-ci concourse preflight
+	$(MAKE) tools images concourse
 	status=0; PATH="$(BIN):$$PATH" $(GO) test -tags e2e -count=1 -timeout 20m -v ./images ./lib/localconcourse || status=$$?; \
 	$(BIN)/cpi-ci concourse down --work-dir $(CURDIR)/out/e2e-concourse >/dev/null 2>&1 || true; \
 	exit $$status

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,7 +17,7 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/lib/localconcourse"
 )
 
-const concourseUsage = `usage: cpi-ci concourse up|down|status|fly|exec|build [flags] [-- args]
+const concourseUsage = `usage: cpi-ci concourse up|down|status|fly|exec|build|preflight [flags] [-- args]
 
   up      build concourse, init and fly (cached), start web + containerd worker + PostgreSQL +
           an OCI registry holding the pack's images + the emulator in private namespaces
@@ -25,6 +26,7 @@ const concourseUsage = `usage: cpi-ci concourse up|down|status|fly|exec|build [f
   fly     run fly against it (target "local"): cpi-ci concourse fly -- execute -c task.yml
   exec    run a command in its network namespace (reaches 127.0.0.1:18090, the registry)
   build   only build concourse, init and fly into the cache
+  preflight  refuse (naming what is missing) where up or make images cannot run
 `
 
 // emulatorFile is the work dir's emulator account, for pipelines' vars and for tests (0600);
@@ -90,6 +92,16 @@ func runConcourse(ctx context.Context, args []string, s stdio) error {
 			return errors.New("concourse exec: give a command")
 		}
 		return localconcourse.Exec(ctx, dir, s.out, s.err, fs.Arg(0), fs.Args()[1:]...)
+	case "preflight":
+		// What make e2e runs first: refuse before building anything where it cannot run.
+		if err := localconcourse.Preflight(localconcourse.ThisHost(), localconcourse.Runtime); err != nil {
+			return err
+		}
+		if _, err := exec.LookPath("debootstrap"); err != nil {
+			return errors.New("the images need debootstrap (apt-get install debootstrap)")
+		}
+		fmt.Fprintln(s.out, "preflight: Linux, root, unshare, nsenter, ip, gcc, initdb, postgres and debootstrap are here")
+		return nil
 	case "build":
 		fs := flags("concourse build", s)
 		repo := fs.String("repo", ".", "the repository (tools/concourse and tools/fly pin the binaries)")

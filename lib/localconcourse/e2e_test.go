@@ -82,7 +82,7 @@ func snapshotHost(t *testing.T) hostSnapshot {
 		}
 		rdev := uint64(0)
 		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			rdev = st.Rdev
+			rdev = uint64(st.Rdev)
 		}
 		s.Dev = append(s.Dev, fmt.Sprintf("%s %s %d", p, info.Mode(), rdev))
 		return nil
