@@ -83,11 +83,13 @@ func Supervise(ctx context.Context, in Inner) error {
 	}
 	fmt.Fprintln(in.Log, "namespace ready: loopback up,", MetadataIP, "on lo, tmpfs at /run/containerd and /var/lib/cni")
 
-	pg, err := startPostgres(ctx, in.WorkDir, logs)
+	// From here on every child is waited for by the reaper (initdb and ip above ran before it).
+	reaper := startReaper()
+	pg, pgDone, err := startPostgres(ctx, in.WorkDir, logs, reaper)
 	if err != nil {
 		return err
 	}
-	defer stopProcess(pg, syscall.SIGINT, 20*time.Second)
+	defer stopProcess(pg, pgDone, syscall.SIGINT, 20*time.Second)
 
 	if err := os.MkdirAll(filepath.Join(in.WorkDir, "registry"), 0o755); err != nil {
 		return err
@@ -164,9 +166,10 @@ func Supervise(ctx context.Context, in Inner) error {
 	if err := cc.Start(); err != nil {
 		return fmt.Errorf("starting concourse: %w", err)
 	}
-	defer stopProcess(cc, syscall.SIGTERM, 30*time.Second)
 	ccDone := make(chan error, 1)
-	go func() { ccDone <- cc.Wait() }()
+	ccExit := reaper.watch(cc.Process.Pid)
+	go func() { ccDone <- <-ccExit }()
+	defer stopProcess(cc, ccDone, syscall.SIGTERM, 30*time.Second)
 
 	if err := waitHTTP(ctx, "http://"+WebAddr+"/api/v1/info", 2*time.Minute, ccDone); err != nil {
 		return fmt.Errorf("concourse web: %w (see %s)", err, cclog.Name())
@@ -208,10 +211,10 @@ func credVarsEnv(vars map[string]string) []string {
 	return []string{"CONCOURSE_DUMMY_CREDS_VAR=" + strings.Join(kv, ",")}
 }
 
-func startPostgres(ctx context.Context, workDir, logs string) (*exec.Cmd, error) {
+func startPostgres(ctx context.Context, workDir, logs string, r *reaper) (*exec.Cmd, chan error, error) {
 	pgUser, err := user.Lookup("postgres")
 	if err != nil {
-		return nil, fmt.Errorf("PostgreSQL refuses to run as root and there is no postgres user: %w", err)
+		return nil, nil, fmt.Errorf("PostgreSQL refuses to run as root and there is no postgres user: %w", err)
 	}
 	uid, _ := strconv.Atoi(pgUser.Uid)
 	gid, _ := strconv.Atoi(pgUser.Gid)
@@ -220,39 +223,41 @@ func startPostgres(ctx context.Context, workDir, logs string) (*exec.Cmd, error)
 	sock := filepath.Join(workDir, "postgres-socket")
 	for _, d := range []string{data, sock} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := os.Chown(d, uid, gid); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if _, err := os.Stat(filepath.Join(data, "PG_VERSION")); err != nil {
 		initdb := exec.CommandContext(ctx, "initdb", "-D", data, "-U", "concourse", "--auth=trust", "-E", "UTF8", "--no-instructions")
 		initdb.SysProcAttr = cred
 		if out, err := initdb.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("initdb: %w: %s", err, out)
+			return nil, nil, fmt.Errorf("initdb: %w: %s", err, out)
 		}
 	}
 	pglog, err := os.Create(filepath.Join(logs, "postgres.log"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pg := exec.Command("postgres", "-D", data, "-h", "127.0.0.1", "-p", "5432", "-k", sock)
 	pg.SysProcAttr = cred
 	pg.Stdout, pg.Stderr = pglog, pglog
 	if err := pg.Start(); err != nil {
-		return nil, fmt.Errorf("starting postgres: %w", err)
+		return nil, nil, fmt.Errorf("starting postgres: %w", err)
 	}
-	go func() { _ = pg.Wait(); pglog.Close() }()
+	pgDone := make(chan error, 1)
+	pgExit := r.watch(pg.Process.Pid)
+	go func() { err := <-pgExit; pglog.Close(); pgDone <- err }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", "127.0.0.1:5432", time.Second)
 		if err == nil {
 			c.Close()
-			return pg, nil
+			return pg, pgDone, nil
 		}
 		if time.Now().After(deadline) {
-			return pg, fmt.Errorf("postgres does not listen after 30s (see %s)", pglog.Name())
+			return pg, pgDone, fmt.Errorf("postgres does not listen after 30s (see %s)", pglog.Name())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -287,7 +292,8 @@ func pushImages(ctx context.Context, images, reg string, log io.Writer) error {
 	return nil
 }
 
-func waitHTTP(ctx context.Context, url string, timeout time.Duration, died <-chan error) error {
+// waitHTTP polls url until it answers 200; an exit on died is put back for the next reader.
+func waitHTTP(ctx context.Context, url string, timeout time.Duration, died chan error) error {
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(timeout)
 	for {
@@ -305,24 +311,29 @@ func waitHTTP(ctx context.Context, url string, timeout time.Duration, died <-cha
 		case <-ctx.Done():
 			return ctx.Err()
 		case err := <-died:
+			died <- err
 			return fmt.Errorf("exited: %v", err)
 		case <-time.After(300 * time.Millisecond):
 		}
 	}
 }
 
-// stopProcess signals a child and kills it if it has not exited in time.
-func stopProcess(cmd *exec.Cmd, sig syscall.Signal, grace time.Duration) {
+// stopProcess signals a child and kills it if it has not exited in time; done gets its exit.
+func stopProcess(cmd *exec.Cmd, done chan error, sig syscall.Signal, grace time.Duration) {
 	if cmd == nil || cmd.Process == nil {
 		return
 	}
-	_ = cmd.Process.Signal(sig)
-	deadline := time.Now().Add(grace)
-	for time.Now().Before(deadline) {
-		if err := cmd.Process.Signal(syscall.Signal(0)); err != nil || !alive(cmd.Process.Pid) {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-done:
+		done <- err // already gone; keep the exit for whoever reads it next
+		return
+	default:
 	}
-	_ = cmd.Process.Kill()
+	_ = cmd.Process.Signal(sig)
+	select {
+	case err := <-done:
+		done <- err
+	case <-time.After(grace):
+		_ = cmd.Process.Kill()
+	}
 }
