@@ -15,7 +15,7 @@ FLY_VERSION  := 7.14.2
 GOLANGCI_LINT_VERSION := 2.15.0
 GOLANGCI_LINT_DATE    := 2026-10-16T10:51:54Z
 
-.PHONY: all build tools test lint bench demo clean
+.PHONY: all build tools test lint bench demo clean images dockerfiles concourse e2e
 
 all: build tools
 
@@ -60,6 +60,31 @@ bench: build tools
 ## demo: the main job end to end on one machine
 demo: build tools
 	PATH="$(BIN):$$PATH" $(BIN)/cpi-ci demo --work-dir $(CURDIR)/out/demo
+
+## dockerfiles: render images/*/Dockerfile from images/*/image.yaml (a test fails when one is stale)
+dockerfiles:
+	$(GO) run ./cmd/cpi-ci images dockerfiles images/*/image.yaml
+
+## images: the hermetic images (OCI archives and base-type dirs) into out/images, on a Debian
+## minbase made with debootstrap (cached under $$HOME/.cache/concourse-pack); needs root
+images: build tools
+	$(BIN)/cpi-ci images build --out $(CURDIR)/out/images images/*/image.yaml
+
+## concourse: concourse 7.14.2, its init and fly, built from tools/concourse and tools/fly into
+## $$HOME/.cache/concourse-pack (keyed by their go.mod, go.sum and the Go version)
+concourse: build
+	$(BIN)/cpi-ci concourse build
+
+## e2e: the tests behind the e2e build tag: start the real local Concourse (Linux, root), set a
+## pipeline of the pack's types from its registry, fly execute a task, then stop it and check the
+## host is as it was. Transcript in out/e2e-transcript.txt
+## (the test stops its Concourse; the down after it covers a test killed by its timeout)
+e2e: build
+	$(BIN)/cpi-ci concourse preflight
+	$(MAKE) tools images concourse
+	status=0; PATH="$(BIN):$$PATH" $(GO) test -tags e2e -count=1 -timeout 20m -v ./images ./lib/localconcourse || status=$$?; \
+	$(BIN)/cpi-ci concourse down --work-dir $(CURDIR)/out/e2e-concourse >/dev/null 2>&1 || true; \
+	exit $$status
 
 clean:
 	rm -rf $(BIN) out

@@ -29,7 +29,9 @@ type stdio struct {
 var commands = map[string]command{
 	"blob":         {"upload, download, list and delete artifacts in OSS", runBlob},
 	"bosh-version": {"order, filter and compute BOSH versions exactly as the bosh CLI does", runBoshVersion},
+	"concourse":    {"a real local Concourse (web, containerd worker, PostgreSQL, registry, emulator): up, down, status, fly", runConcourse},
 	"demo":         {"run the demo end to end on this machine", runDemo},
+	"images":       {"render the images' Dockerfiles and build the images hermetically (OCI + base types)", runImages},
 	"sim":          {"run the Alibaba Cloud emulator (ECS, OSS, STS, instance metadata) as a server", runSim},
 	"stemcell":     {"prune unpublished light stemcell images and delete whole versions", runStemcell},
 }

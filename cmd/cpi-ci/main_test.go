@@ -16,6 +16,7 @@ func TestCLI(t *testing.T) {
 	suite := spec.New("cpi-ci", spec.Report(report.Terminal{}))
 	suite("commands", testCommands)
 	suite("bosh-version", testBoshVersion)
+	suite("concourse and images", testConcourseCLI)
 	suite.Run(t)
 }
 

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	. "github.com/onsi/gomega"
+	"github.com/sclevine/spec"
+)
+
+func testConcourseCLI(t *testing.T, context spec.G, it spec.S) {
+	var Expect = NewWithT(t).Expect
+
+	it("refuses the houdini runtime before starting or building anything", func() {
+		dir := t.TempDir()
+		_, stderr, code := cli("", "concourse", "up", "--runtime", "houdini", "--work-dir", dir, "--cache", dir)
+		Expect(code).To(Equal(1))
+		Expect(stderr).To(ContainSubstring(`runtime "houdini" refused`))
+		entries, err := os.ReadDir(dir)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(entries).To(BeEmpty())
+	})
+
+	it("says status, fly and down need a running Concourse", func() {
+		dir := t.TempDir()
+		_, stderr, code := cli("", "concourse", "down", "--work-dir", dir)
+		Expect(code).To(Equal(1))
+		Expect(stderr).To(ContainSubstring("cpi-ci concourse up starts one"))
+		stdout, _, code := cli("", "concourse", "status", "--work-dir", dir)
+		Expect(code).To(Equal(1))
+		Expect(stdout).To(ContainSubstring("not running"))
+		_, stderr, code = cli("", "concourse", "fly", "--work-dir", dir, "--", "workers")
+		Expect(code).To(Equal(1))
+		Expect(stderr).To(ContainSubstring("no local Concourse in " + dir))
+	})
+
+	it("lists its subcommands", func() {
+		_, stderr, code := cli("", "concourse")
+		Expect(code).To(Equal(1))
+		Expect(stderr).To(ContainSubstring("up|down|status|fly|exec|build"))
+	})
+
+	it("checks that every Dockerfile is what its image.yaml renders", func() {
+		specs, err := filepath.Glob("../../images/*/image.yaml")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(specs).NotTo(BeEmpty())
+		_, stderr, code := cli("", append([]string{"images", "dockerfiles", "--check"}, specs...)...)
+		Expect(stderr).To(BeEmpty())
+		Expect(code).To(Equal(0))
+
+		dir := filepath.Join(t.TempDir(), "debian")
+		Expect(os.MkdirAll(dir, 0o755)).To(Succeed())
+		raw, err := os.ReadFile("../../images/debian/image.yaml")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.WriteFile(filepath.Join(dir, "image.yaml"), raw, 0o644)).To(Succeed())
+		Expect(os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644)).To(Succeed())
+		_, stderr, code = cli("", "images", "dockerfiles", "--check", filepath.Join(dir, "image.yaml"))
+		Expect(code).To(Equal(1))
+		Expect(stderr).To(ContainSubstring("stale (run make dockerfiles): " + filepath.Join(dir, "Dockerfile")))
+	})
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/image"
+)
+
+// runImages renders the images' Dockerfiles and builds the images hermetically.
+func runImages(ctx context.Context, args []string, s stdio) error {
+	const use = "usage: cpi-ci images build|dockerfiles [flags] images/*/image.yaml"
+	if len(args) == 0 {
+		return errors.New(use)
+	}
+	switch args[0] {
+	case "build":
+		return runImagesBuild(ctx, args[1:], s)
+	case "dockerfiles":
+		return runImagesDockerfiles(args[1:], s)
+	}
+	return fmt.Errorf("images: unknown subcommand %q\n%s", args[0], use)
+}
+
+// defaultCacheDir is where built tools and rootfs tarballs are kept between runs.
+func defaultCacheDir() string {
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "concourse-pack")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "concourse-pack-cache")
+	}
+	return filepath.Join(home, ".cache", "concourse-pack")
+}
+
+func readSpecs(files []string) ([]image.Spec, error) {
+	if len(files) == 0 {
+		return nil, errors.New("no image.yaml given")
+	}
+	var specs []image.Spec
+	for _, f := range files {
+		spec, err := image.ReadSpec(f)
+		if err != nil {
+			return nil, err
+		}
+		if want := filepath.Base(filepath.Dir(f)); want != spec.Name {
+			return nil, fmt.Errorf("%s: name %q, expected its folder's name %q", f, spec.Name, want)
+		}
+		specs = append(specs, spec)
+	}
+	return specs, nil
+}
+
+func runImagesDockerfiles(args []string, s stdio) error {
+	fs := flags("images dockerfiles", s)
+	check := fs.Bool("check", false, "write nothing; fail when a Dockerfile is not what its image.yaml renders")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	specs, err := readSpecs(fs.Args())
+	if err != nil {
+		return err
+	}
+	var stale []string
+	for i, spec := range specs {
+		file := filepath.Join(filepath.Dir(fs.Arg(i)), "Dockerfile")
+		want := spec.Dockerfile()
+		if *check {
+			if got, err := os.ReadFile(file); err != nil || string(got) != want {
+				stale = append(stale, file)
+			}
+			continue
+		}
+		if err := os.WriteFile(file, []byte(want), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.out, "wrote %s\n", file)
+	}
+	if len(stale) > 0 {
+		return fmt.Errorf("stale (run make dockerfiles): %s", strings.Join(stale, ", "))
+	}
+	return nil
+}
+
+func runImagesBuild(ctx context.Context, args []string, s stdio) error {
+	fs := flags("images build", s)
+	out := fs.String("out", "out/images", "where image tarballs and base-type dirs go")
+	cache := fs.String("cache", defaultCacheDir(), "cache of Debian rootfs tarballs")
+	repo := fs.String("repo", ".", "the repository root the files' from: paths are relative to")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	specs, err := readSpecs(fs.Args())
+	if err != nil {
+		return err
+	}
+	for _, spec := range specs {
+		start := time.Now()
+		rootfs, err := image.EnsureRootfs(ctx, spec, *cache, s.out)
+		if err != nil {
+			return fmt.Errorf("image %s: %w", spec.Name, err)
+		}
+		res, err := image.Build(spec, rootfs, *repo, *out, image.Options{})
+		if err != nil {
+			return fmt.Errorf("image %s: %w", spec.Name, err)
+		}
+		from := "made now"
+		if res.Cached {
+			from = "cached"
+		}
+		fmt.Fprintf(s.out, "image %s: %s, %s (%s), rootfs %s, %d Debian packages, built in %s\n",
+			res.Name, res.Tarball, res.Digest, mib(res.Size), from, len(res.Packages), time.Since(start).Round(100*time.Millisecond))
+		for _, b := range res.Binaries {
+			fmt.Fprintf(s.out, "  %s sha256:%s (identical to the repository's)\n", b.Path, b.SHA256)
+		}
+		if res.TypeDir != "" {
+			fmt.Fprintf(s.out, "  base type %s: rootfs.tgz %s\n", res.TypeDir, mib(res.TypeSize))
+		}
+		fmt.Fprintf(s.out, "  packages: %s\n", strings.Join(res.Packages, ", "))
+	}
+	return nil
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
