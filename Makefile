@@ -36,11 +36,11 @@ $(BIN)/fly: tools/fly/go.mod tools/fly/go.sum
 	cd tools/fly && $(GOBUILD) -ldflags "-s -w -X github.com/concourse/concourse.Version=$(FLY_VERSION)" \
 		-o $@ github.com/concourse/concourse/fly
 
-## lint: formatting of every Go file, then golangci-lint (.golangci.yml) over the pack's module
+## lint: formatting of every Go file, then golangci-lint (.golangci.yml) over the pack's module, e2e tests included
 lint: $(BIN)/golangci-lint
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
-	$(BIN)/golangci-lint run ./...
+	$(BIN)/golangci-lint run --build-tags e2e ./...
 
 # Built once: make rebuilds it only when the tools module changes (a cold build takes minutes).
 $(BIN)/golangci-lint: tools/golangci-lint/go.mod tools/golangci-lint/go.sum

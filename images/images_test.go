@@ -140,7 +140,7 @@ func testHermeticBuild(t *testing.T, context spec.G, it spec.S) {
 			Expect(string(m.MediaType)).To(Equal("application/vnd.oci.image.manifest.v1+json"))
 			rc := mutate.Extract(img)
 			files, links := readTar(t, rc)
-			rc.Close()
+			Expect(rc.Close()).To(Succeed())
 			for p, sum := range want {
 				Expect(files).To(HaveKeyWithValue(p, sum), "%s in %s", p, res.Tarball)
 			}
@@ -156,7 +156,7 @@ func testHermeticBuild(t *testing.T, context spec.G, it spec.S) {
 			gz, err := gzip.NewReader(f)
 			Expect(err).NotTo(HaveOccurred())
 			files, links = readTar(t, gz)
-			f.Close()
+			Expect(f.Close()).To(Succeed())
 			for p, sum := range want {
 				Expect(files).To(HaveKeyWithValue(p, sum), "%s in rootfs.tgz", p)
 			}
@@ -199,7 +199,7 @@ func sha256File(t *testing.T, file string) string {
 	if err != nil {
 		t.Fatalf("%v (bin/ is made by make build tools)", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // only read: the copy's error says whether it was read whole
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		t.Fatal(err)

@@ -36,7 +36,7 @@ func testMadeImages(t *testing.T, context spec.G, it spec.S) {
 			Expect(err).NotTo(HaveOccurred(), "make e2e runs make images first")
 			rc := mutate.Extract(img)
 			files, links := readTar(t, rc)
-			rc.Close()
+			Expect(rc.Close()).To(Succeed())
 			cleanup()
 			for _, file := range s.Files {
 				Expect(files).To(HaveKeyWithValue(strings.TrimPrefix(file.To, "/"), sha256File(t, filepath.Join("..", file.From))), "%s in %s", file.To, archive)
@@ -57,7 +57,7 @@ func testMadeImages(t *testing.T, context spec.G, it spec.S) {
 			gz, err := gzip.NewReader(fh)
 			Expect(err).NotTo(HaveOccurred())
 			files, _ = readTar(t, gz)
-			fh.Close()
+			Expect(fh.Close()).To(Succeed())
 			for _, file := range s.Files {
 				Expect(files).To(HaveKeyWithValue(strings.TrimPrefix(file.To, "/"), sha256File(t, filepath.Join("..", file.From))), "%s in %s", file.To, rootfs)
 			}

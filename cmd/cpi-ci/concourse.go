@@ -50,7 +50,7 @@ type emulatorAccount struct {
 
 func runConcourse(ctx context.Context, args []string, s stdio) error {
 	if len(args) == 0 {
-		return errors.New(concourseUsage)
+		return errors.New(strings.TrimSpace(concourseUsage))
 	}
 	sub, args := args[0], args[1:]
 	switch sub {
@@ -71,8 +71,7 @@ func runConcourse(ctx context.Context, args []string, s stdio) error {
 			if err := localconcourse.Down(ctx, dir, s.out); err != nil {
 				return err
 			}
-			fmt.Fprintf(s.out, "down in %s: no process, mount, interface or rule of it is left\n", time.Since(start).Round(100*time.Millisecond))
-			return nil
+			return s.printf("down in %s: no process, mount, interface or rule of it is left\n", time.Since(start).Round(100*time.Millisecond))
 		}
 		return concourseStatus(ctx, dir, s)
 	case "fly", "exec":
@@ -100,8 +99,7 @@ func runConcourse(ctx context.Context, args []string, s stdio) error {
 		if _, err := exec.LookPath("debootstrap"); err != nil {
 			return errors.New("the images need debootstrap (apt-get install debootstrap)")
 		}
-		fmt.Fprintln(s.out, "preflight: Linux, root, unshare, nsenter, ip, gcc, initdb, postgres and debootstrap are here")
-		return nil
+		return s.printf("preflight: Linux, root, unshare, nsenter, ip, gcc, initdb, postgres and debootstrap are here\n")
 	case "build":
 		fs := flags("concourse build", s)
 		repo := fs.String("repo", ".", "the repository (tools/concourse and tools/fly pin the binaries)")
@@ -114,8 +112,7 @@ func runConcourse(ctx context.Context, args []string, s stdio) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(s.out, "concourse %s\ninit      %s\nfly       %s\n(ready in %s)\n", bin.Concourse, bin.Init, bin.Fly, time.Since(start).Round(100*time.Millisecond))
-		return nil
+		return s.printf("concourse %s\ninit      %s\nfly       %s\n(ready in %s)\n", bin.Concourse, bin.Init, bin.Fly, time.Since(start).Round(100*time.Millisecond))
 	case "supervise":
 		return runConcourseSupervise(ctx, args, s)
 	}
@@ -192,25 +189,33 @@ func runConcourseUp(ctx context.Context, args []string, s stdio) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.out, "local Concourse %s up in %s (binaries ready in %s)\n", localconcourse.Version, time.Since(upStart).Round(100*time.Millisecond), built.Round(100*time.Millisecond))
-	fmt.Fprintf(s.out, "  URL      %s (inside its network namespace; user %s, password in %s)\n", st.URL, localconcourse.User, filepath.Join(dir, "state.json"))
-	fmt.Fprintf(s.out, "  fly      cpi-ci concourse fly --work-dir %s -- <fly args>   (target %q)\n", dir, localconcourse.Target)
-	fmt.Fprintf(s.out, "  registry %s (insecure) holds the pack's images; base types: %s\n", localconcourse.Registry, strings.Join(localconcourse.Types(dir), ", "))
-	fmt.Fprintf(s.out, "  emulator %s, metadata http://%s; ((alicloud_access_key_id)) and ((alicloud_access_key_secret)) from the credential manager\n", account.Endpoint, localconcourse.MetadataIP)
-	fmt.Fprintf(s.out, "  vars     %s (registry, alicloud_region, alicloud_bucket, alicloud_endpoint): fly set-pipeline -l it\n", filepath.Join(dir, varsFile))
-	return nil
+	return s.printf("local Concourse %s up in %s (binaries ready in %s)\n"+
+		"  URL      %s (inside its network namespace; user %s, password in %s)\n"+
+		"  fly      cpi-ci concourse fly --work-dir %s -- <fly args>   (target %q)\n"+
+		"  registry %s (insecure) holds the pack's images; base types: %s\n"+
+		"  emulator %s, metadata http://%s; ((alicloud_access_key_id)) and ((alicloud_access_key_secret)) from the credential manager\n"+
+		"  vars     %s (registry, alicloud_region, alicloud_bucket, alicloud_endpoint): fly set-pipeline -l it\n",
+		localconcourse.Version, time.Since(upStart).Round(100*time.Millisecond), built.Round(100*time.Millisecond),
+		st.URL, localconcourse.User, filepath.Join(dir, "state.json"),
+		dir, localconcourse.Target,
+		localconcourse.Registry, strings.Join(localconcourse.Types(dir), ", "),
+		account.Endpoint, localconcourse.MetadataIP,
+		filepath.Join(dir, varsFile))
 }
 
 func concourseStatus(ctx context.Context, dir string, s stdio) error {
 	st, ok := localconcourse.Running(dir)
 	if !ok {
-		fmt.Fprintf(s.out, "not running (%s)\n", dir)
+		if err := s.printf("not running (%s)\n", dir); err != nil {
+			return err
+		}
 		return errors.New("the local Concourse is not running")
 	}
-	fmt.Fprintf(s.out, "running: unshare pid %d, URL %s, fly target %q, registry %s\n", st.UnsharePID, st.URL, localconcourse.Target, localconcourse.Registry)
-	fmt.Fprintf(s.out, "base types: %s\n", strings.Join(localconcourse.Types(dir), ", "))
 	out, err := localconcourse.Fly(ctx, dir, "", "workers")
-	fmt.Fprint(s.out, out)
+	if werr := s.printf("running: unshare pid %d, URL %s, fly target %q, registry %s\nbase types: %s\n%s",
+		st.UnsharePID, st.URL, localconcourse.Target, localconcourse.Registry, strings.Join(localconcourse.Types(dir), ", "), out); werr != nil {
+		return werr
+	}
 	return err
 }
 
@@ -237,7 +242,7 @@ func runConcourseSupervise(ctx context.Context, args []string, s stdio) error {
 	if err != nil {
 		return err
 	}
-	defer emuLog.Close()
+	defer func() { _ = emuLog.Close() }() // the emulator's debug log, written line by line as it goes
 	srv, err := sim.New(sim.Config{
 		Credentials:   []sim.Credential{{AccessKeyID: account.AccessKeyID, AccessKeySecret: account.AccessKeySecret}},
 		DataDir:       filepath.Join(*workDir, "emulator"),
@@ -248,7 +253,7 @@ func runConcourseSupervise(ctx context.Context, args []string, s stdio) error {
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer func() { _ = srv.Close() }() // its data dir is the work dir's; down removes it
 	if err := srv.CreateBucket(sim.Bucket{Name: account.Bucket, Region: account.Region}); err != nil {
 		return err
 	}

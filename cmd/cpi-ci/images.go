@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,7 +81,9 @@ func runImagesDockerfiles(args []string, s stdio) error {
 		if err := os.WriteFile(file, []byte(want), 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(s.out, "wrote %s\n", file)
+		if _, err := fmt.Fprintf(s.out, "wrote %s\n", file); err != nil {
+			return err
+		}
 	}
 	if len(stale) > 0 {
 		return fmt.Errorf("stale (run make dockerfiles): %s", strings.Join(stale, ", "))
@@ -114,17 +117,32 @@ func runImagesBuild(ctx context.Context, args []string, s stdio) error {
 		if res.Cached {
 			from = "cached"
 		}
-		fmt.Fprintf(s.out, "image %s: %s, %s (%s), rootfs %s, %d Debian packages, built in %s\n",
-			res.Name, res.Tarball, res.Digest, mib(res.Size), from, len(res.Packages), time.Since(start).Round(100*time.Millisecond))
-		for _, b := range res.Binaries {
-			fmt.Fprintf(s.out, "  %s sha256:%s (identical to the repository's)\n", b.Path, b.SHA256)
+		if err := reportImage(s.out, res, from, time.Since(start)); err != nil {
+			return err
 		}
-		if res.TypeDir != "" {
-			fmt.Fprintf(s.out, "  base type %s: rootfs.tgz %s\n", res.TypeDir, mib(res.TypeSize))
-		}
-		fmt.Fprintf(s.out, "  packages: %s\n", strings.Join(res.Packages, ", "))
 	}
 	return nil
+}
+
+// reportImage writes what a build made to stdout; a failed write fails the command, so a cut-off
+// answer never passes.
+func reportImage(w io.Writer, res image.Result, from string, took time.Duration) error {
+	if _, err := fmt.Fprintf(w, "image %s: %s, %s (%s), rootfs %s, %d Debian packages, built in %s\n",
+		res.Name, res.Tarball, res.Digest, mib(res.Size), from, len(res.Packages), took.Round(100*time.Millisecond)); err != nil {
+		return err
+	}
+	for _, b := range res.Binaries {
+		if _, err := fmt.Fprintf(w, "  %s sha256:%s (identical to the repository's)\n", b.Path, b.SHA256); err != nil {
+			return err
+		}
+	}
+	if res.TypeDir != "" {
+		if _, err := fmt.Fprintf(w, "  base type %s: rootfs.tgz %s\n", res.TypeDir, mib(res.TypeSize)); err != nil {
+			return err
+		}
+	}
+	_, err := fmt.Fprintf(w, "  packages: %s\n", strings.Join(res.Packages, ", "))
+	return err
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

@@ -26,6 +26,12 @@ type stdio struct {
 	out, err io.Writer
 }
 
+// printf writes to stdout; a failed write fails the command, so a cut-off answer never passes.
+func (s stdio) printf(format string, args ...any) error {
+	_, err := fmt.Fprintf(s.out, format, args...)
+	return err
+}
+
 var commands = map[string]command{
 	"blob":         {"upload, download, list and delete artifacts in OSS", runBlob},
 	"bosh-version": {"order, filter and compute BOSH versions exactly as the bosh CLI does", runBoshVersion},

@@ -7,14 +7,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bosh-alicloud/concourse-pack/lib/concourse/conformance"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
 	"github.com/sclevine/spec/report"
 )
 
 func TestCLI(t *testing.T) {
+	binary := conformance.Compile(t, ".")
 	suite := spec.New("cpi-ci", spec.Report(report.Terminal{}))
 	suite("commands", testCommands)
+	suite("stemcell", testStemcellCommand)
+	suite("blob through a proxy", func(t *testing.T, context spec.G, it spec.S) { testBlobThroughProxy(t, context, it, binary) })
+	suite("demo", testDemo)
 	suite("bosh-version", testBoshVersion)
 	suite("concourse and images", testConcourseCLI)
 	suite.Run(t)

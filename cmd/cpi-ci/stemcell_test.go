@@ -15,12 +15,7 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/stemcelltest"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
-	"github.com/sclevine/spec/report"
 )
-
-func TestStemcellCommand(t *testing.T) {
-	spec.Run(t, "stemcell", testStemcellCommand, spec.Report(report.Terminal{}))
-}
 
 func testStemcellCommand(t *testing.T, when spec.G, it spec.S) {
 	const line = "bosh-alicloud-kvm-ubuntu-noble"

@@ -47,9 +47,10 @@ var Rules = []Rule{
 		Forbid: []string{"lib/concourse/...", "resources/...", "cmd/..."},
 	},
 	{
-		Name:   "resource binaries link no emulator, test helper or Concourse server code",
-		From:   []string{"resources/..."},
-		Forbid: append([]string{"lib/alicloud/sim/...", "github.com/concourse/concourse/atc/..."}, testHelpers...),
+		Name: "resource binaries link no emulator, test helper, local Concourse, image builder or Concourse code",
+		From: []string{"resources/..."},
+		Forbid: append([]string{"lib/alicloud/sim/...", "lib/localconcourse/...", "lib/image/...",
+			"github.com/concourse/concourse/...", "github.com/google/go-containerregistry/..."}, testHelpers...),
 	},
 	{
 		Name:   "leaf packages import nothing of the pack",

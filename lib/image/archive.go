@@ -25,7 +25,9 @@ func WriteArchive(file string, img v1.Image, ref string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	// The layout is scratch: once the archive is written (or failed) it is not read again, and a
+	// leftover only costs disk, so failing to remove it does not fail the write.
+	defer func() { _ = os.RemoveAll(dir) }()
 	p, err := layout.Write(dir, empty.Index)
 	if err != nil {
 		return err
@@ -59,7 +61,7 @@ func WriteArchive(file string, img v1.Image, ref string) error {
 			if err != nil {
 				return err
 			}
-			defer src.Close()
+			defer func() { _ = src.Close() }() // only read: its bytes are in tw or the copy failed
 			_, err = io.Copy(tw, src)
 			return err
 		})
@@ -80,7 +82,9 @@ func ReadArchive(file string) (v1.Image, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	cleanup := func() { os.RemoveAll(dir) }
+	// Removing the unpacked scratch layout is best effort: the image was read, and a leftover only
+	// costs disk.
+	cleanup := func() { _ = os.RemoveAll(dir) }
 	if err := untar(file, dir); err != nil {
 		cleanup()
 		return nil, nil, fmt.Errorf("unpacking %s: %w", file, err)
@@ -113,7 +117,7 @@ func untar(file, dir string) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // only read: every entry was unpacked or an error returned
 	tr := tar.NewReader(bufio.NewReaderSize(f, 1<<20))
 	for {
 		hdr, err := tr.Next()

@@ -84,7 +84,9 @@ func Build(s Spec, rootfs Rootfs, repoDir, outDir string, o Options) (Result, er
 		return res, fmt.Errorf("reading the rootfs layer: %w", err)
 	}
 	appFile := filepath.Join(outDir, s.Name+".layer.tar.gz")
-	defer os.Remove(appFile)
+	// The app layer is an intermediate file: its bytes are in the archive (or the build failed), and
+	// a leftover only costs disk.
+	defer func() { _ = os.Remove(appFile) }()
 	want, err := writeAppLayer(appFile, s, repoDir, o.level())
 	if err != nil {
 		return res, err
@@ -140,7 +142,7 @@ func Build(s Spec, rootfs Rootfs, repoDir, outDir string, o Options) (Result, er
 	}
 	rc := mutate.Extract(back)
 	got, err := hashFiles(rc, want)
-	rc.Close()
+	_ = rc.Close() // the read side of a pipe: closing only stops the extraction, it never fails
 	if err != nil {
 		return res, fmt.Errorf("reading %s back: %w", res.Tarball, err)
 	}
@@ -200,18 +202,18 @@ func writeAppLayer(file string, s Spec, repoDir string, level int) (map[string]s
 			}
 			info, err := fh.Stat()
 			if err != nil {
-				fh.Close()
+				_ = fh.Close() // only read, and the Stat error is the one to report
 				return err
 			}
 			rel := strings.TrimPrefix(f.To, "/")
 			hdr := &tar.Header{Typeflag: tar.TypeReg, Name: rel, Mode: int64(mode), Size: info.Size(), ModTime: epoch, Format: tar.FormatPAX}
 			if err := tw.WriteHeader(hdr); err != nil {
-				fh.Close()
+				_ = fh.Close() // only read, and the write error is the one to report
 				return err
 			}
 			h := sha256.New()
 			_, err = io.Copy(io.MultiWriter(tw, h), fh)
-			fh.Close()
+			_ = fh.Close() // only read: the copy's error says whether its bytes made it
 			if err != nil {
 				return err
 			}
@@ -250,7 +252,7 @@ func writeBaseType(dir, typ string, img v1.Image, want map[string]string, level 
 	h := sha256.New()
 	err := writeAtomically(rootfs, func(f *os.File) error {
 		rc := mutate.Extract(img)
-		defer rc.Close()
+		defer func() { _ = rc.Close() }() // the read side of a pipe: closing only stops the extraction
 		bw := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
 		gz, err := gzip.NewWriterLevel(bw, level)
 		if err != nil {
@@ -273,11 +275,11 @@ func writeBaseType(dir, typ string, img v1.Image, want map[string]string, level 
 	}
 	gz, err := gzip.NewReader(f)
 	if err != nil {
-		f.Close()
+		_ = f.Close() // only read, and the gzip error is the one to report
 		return 0, err
 	}
 	got, err := hashFiles(gz, want)
-	f.Close()
+	_ = f.Close() // only read: hashFiles' error says whether it was read whole
 	if err != nil {
 		return 0, err
 	}
@@ -339,13 +341,15 @@ func writeAtomically(file string, write func(*os.File) error) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
+	// Once renamed there is nothing left to remove (the error is then ENOENT); before that the
+	// temporary file is removed after another error, which is the one to report.
+	defer func() { _ = os.Remove(tmp.Name()) }()
 	if err := write(tmp); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the write failed: that error is reported and the file removed
 		return err
 	}
 	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the chmod failed: that error is reported and the file removed
 		return err
 	}
 	if err := tmp.Close(); err != nil {

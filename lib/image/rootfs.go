@@ -36,7 +36,7 @@ type Rootfs struct {
 // RootfsKey is the cache key of a spec's rootfs: its base and sorted packages, nothing else.
 func (s Spec) RootfsKey() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n%s\n%s\n%s\n", rootfsFormat, s.Base.Suite, s.Base.Variant, s.Base.Mirror, strings.Join(s.sortedPackages(), ","))
+	_, _ = fmt.Fprintf(h, "%s\n%s\n%s\n%s\n%s\n", rootfsFormat, s.Base.Suite, s.Base.Variant, s.Base.Mirror, strings.Join(s.sortedPackages(), ",")) // a hash.Hash never fails a write
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
@@ -65,7 +65,13 @@ func EnsureRootfs(ctx context.Context, s Spec, cacheDir string, log io.Writer) (
 	if err != nil {
 		return r, err
 	}
-	defer os.RemoveAll(tmp)
+	// After the rename tmp is gone; before it, tmp is removed after another error, the one
+	// returned. A leftover tree (hundreds of MiB in the cache) is worth a line in the log.
+	defer func() {
+		if err := os.RemoveAll(tmp); err != nil {
+			_, _ = fmt.Fprintf(log, "leaving %s behind: %v\n", tmp, err) // progress only
+		}
+	}()
 	root := filepath.Join(tmp, "root")
 
 	args := []string{"--mount", "--propagation", "private", "debootstrap"}
@@ -76,13 +82,13 @@ func EnsureRootfs(ctx context.Context, s Spec, cacheDir string, log io.Writer) (
 		args = append(args, "--include="+strings.Join(ps, ","))
 	}
 	args = append(args, s.Base.Suite, root, s.Base.Mirror)
-	fmt.Fprintf(log, "debootstrap %s %s (%s) with %s: cache miss, making it\n", variantName(s.Base.Variant), s.Base.Suite, s.Base.Mirror, strings.Join(s.sortedPackages(), ", "))
+	_, _ = fmt.Fprintf(log, "debootstrap %s %s (%s) with %s: cache miss, making it\n", variantName(s.Base.Variant), s.Base.Suite, s.Base.Mirror, strings.Join(s.sortedPackages(), ", ")) // progress only
 	logFile := filepath.Join(tmp, "debootstrap.log")
 	start := time.Now()
 	if err := runLogged(ctx, debootstrapTimeout, logFile, "unshare", args...); err != nil {
 		return r, fmt.Errorf("debootstrap %s: %w\n%s", s.Base.Suite, err, tail(logFile, 15))
 	}
-	fmt.Fprintf(log, "debootstrap done in %s\n", time.Since(start).Round(time.Second))
+	_, _ = fmt.Fprintf(log, "debootstrap done in %s\n", time.Since(start).Round(time.Second)) // progress only
 
 	pkgs, err := exec.CommandContext(ctx, "chroot", root, "dpkg-query", "-W", "-f", "${Package} ${Version}\\n").Output()
 	if err != nil {
@@ -166,12 +172,17 @@ func emptyDir(dir string) error {
 
 // writeLayer packs root into a gzipped tar in a fixed order with numeric owners. Device nodes,
 // sockets and the contents of proc, sys and dev are left out: the runtime provides them.
-func writeLayer(file, root string) error {
+func writeLayer(file, root string) (err error) {
 	f, err := os.Create(file)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	// The layer is written: its Close error counts unless an earlier error is already returned.
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	bw := bufio.NewWriterSize(f, 1<<20)
 	gz := gzip.NewWriter(bw)
 	tw := tar.NewWriter(gz)
@@ -191,9 +202,11 @@ func writeLayer(file, root string) error {
 		}
 		var target string
 		if mode&fs.ModeSymlink != 0 {
-			if target, err = os.Readlink(p); err != nil {
+			t, err := os.Readlink(p)
+			if err != nil {
 				return err
 			}
+			target = t
 		}
 		hdr, err := tar.FileInfoHeader(info, target)
 		if err != nil {
@@ -228,7 +241,7 @@ func writeLayer(file, root string) error {
 		if err != nil {
 			return err
 		}
-		defer src.Close()
+		defer func() { _ = src.Close() }() // only read: its bytes are in tw or the copy failed
 		_, err = io.Copy(tw, src)
 		return err
 	})
@@ -241,10 +254,7 @@ func writeLayer(file, root string) error {
 	if err := gz.Close(); err != nil {
 		return err
 	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	return f.Close()
+	return bw.Flush()
 }
 
 // walkSorted walks root depth-first in lexical order without following symbolic links.
@@ -277,14 +287,19 @@ func walkSorted(p string, fn func(string, fs.FileInfo) error) error {
 }
 
 // runLogged runs a command with its output in logFile, bounded by timeout.
-func runLogged(ctx context.Context, timeout time.Duration, logFile, name string, args ...string) error {
+func runLogged(ctx context.Context, timeout time.Duration, logFile, name string, args ...string) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	out, err := os.Create(logFile)
 	if err != nil {
 		return err
 	}
-	defer out.Close()
+	// The command wrote the log: its Close error counts unless the command's error is returned.
+	defer func() {
+		if cerr := out.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("%s: %w", logFile, cerr)
+		}
+	}()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 10 * time.Second

@@ -127,9 +127,8 @@ func testE2E(t *testing.T, context spec.G, it spec.S) {
 			select {
 			case err = <-done:
 			case <-time.After(6 * time.Minute):
-				_ = cmd.Process.Kill()
-				err = fmt.Errorf("%s %v: killed after 6m", name, args)
-				<-done
+				_ = cmd.Process.Kill() // it exited meanwhile, or it dies now
+				err = fmt.Errorf("%s %v: killed after 6m (%v)", name, args, <-done)
 			}
 			fmt.Fprintf(&transcript, "$ %s %s   # %s, %v\n%s\n", filepath.Base(name), strings.Join(args, " "), time.Since(start).Round(100*time.Millisecond), errString(err), out.String())
 			return out.String(), err

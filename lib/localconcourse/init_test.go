@@ -19,7 +19,6 @@ func TestLocalConcourse(t *testing.T) {
 	suite("Preflight", testPreflight)
 	suite("Supervise", testSupervise)
 	suite("work dir", testWorkDir)
-	suite("dependencies", testDependencies)
 	for _, e := range e2eSuites {
 		suite(e.name, e.fn)
 	}

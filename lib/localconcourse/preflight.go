@@ -73,12 +73,12 @@ func EnsurePackages(ctx context.Context, log io.Writer) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	fmt.Fprintf(log, "installing Debian packages the worker needs: %s (apt-get)\n", strings.Join(missing, " "))
+	say(log, "installing Debian packages the worker needs: %s (apt-get)\n", strings.Join(missing, " "))
 	install := func() error {
 		return runBounded(ctx, 10*time.Minute, log, "apt-get", append([]string{"install", "-y", "--no-install-recommends"}, missing...)...)
 	}
 	if err := install(); err != nil {
-		fmt.Fprintln(log, "apt-get install failed; updating the package lists once and retrying")
+		say(log, "apt-get install failed; updating the package lists once and retrying\n")
 		if err := runBounded(ctx, 5*time.Minute, log, "apt-get", "update"); err != nil {
 			return fmt.Errorf("apt-get update: %w", err)
 		}

@@ -81,7 +81,7 @@ func Supervise(ctx context.Context, in Inner) error {
 			return fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, out)
 		}
 	}
-	fmt.Fprintln(in.Log, "namespace ready: loopback up,", MetadataIP, "on lo, tmpfs at /run/containerd and /var/lib/cni")
+	say(in.Log, "namespace ready: loopback up, %s on lo, tmpfs at /run/containerd and /var/lib/cni\n", MetadataIP)
 
 	// From here on every child is waited for by the reaper (initdb and ip above ran before it).
 	reaper := startReaper()
@@ -102,7 +102,7 @@ func Supervise(ctx context.Context, in Inner) error {
 			return fmt.Errorf("%s: listening on %s: %w", name, addr, err)
 		}
 		go func() { _ = srv.Serve(ln) }()
-		fmt.Fprintf(in.Log, "%s listening on %s\n", name, addr)
+		say(in.Log, "%s listening on %s\n", name, addr)
 		return nil
 	}
 	if err := listen("registry", "0.0.0.0:"+RegistryPort, reg); err != nil {
@@ -161,7 +161,7 @@ func Supervise(ctx context.Context, in Inner) error {
 	if err != nil {
 		return err
 	}
-	defer cclog.Close()
+	defer func() { _ = cclog.Close() }() // concourse's own log, written as it goes
 	cc.Stdout, cc.Stderr = cclog, cclog
 	if err := cc.Start(); err != nil {
 		return fmt.Errorf("starting concourse: %w", err)
@@ -182,11 +182,11 @@ func Supervise(ctx context.Context, in Inner) error {
 	if err := writeState(in.WorkDir, st); err != nil {
 		return err
 	}
-	fmt.Fprintln(in.Log, "concourse web answers on", WebAddr)
+	say(in.Log, "concourse web answers on %s\n", WebAddr)
 
 	select {
 	case <-ctx.Done():
-		fmt.Fprintln(in.Log, "stopping")
+		say(in.Log, "stopping\n")
 		return nil
 	case err := <-ccDone:
 		ccDone <- err
@@ -248,12 +248,12 @@ func startPostgres(ctx context.Context, workDir, logs string, r *reaper) (*exec.
 	}
 	pgDone := make(chan error, 1)
 	pgExit := r.watch(pg.Process.Pid)
-	go func() { err := <-pgExit; pglog.Close(); pgDone <- err }()
+	go func() { err := <-pgExit; _ = pglog.Close(); pgDone <- err }() // postgres exited: its log is complete
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", "127.0.0.1:5432", time.Second)
 		if err == nil {
-			c.Close()
+			_ = c.Close() // a probe: the connection carried nothing
 			return pg, pgDone, nil
 		}
 		if time.Now().After(deadline) {
@@ -287,7 +287,7 @@ func pushImages(ctx context.Context, images, reg string, log io.Writer) error {
 			return fmt.Errorf("pushing %s: %w", ref, err)
 		}
 		d, _ := img.Digest()
-		fmt.Fprintf(log, "pushed %s@%s\n", ref, d)
+		say(log, "pushed %s@%s\n", ref, d)
 	}
 	return nil
 }
@@ -299,7 +299,7 @@ func waitHTTP(ctx context.Context, url string, timeout time.Duration, died chan 
 	for {
 		resp, err := client.Get(url)
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close() // a probe: only the status counts
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}

@@ -94,7 +94,7 @@ func Up(ctx context.Context, c Config) (State, error) {
 	if err != nil {
 		return st, err
 	}
-	defer logOut.Close()
+	defer func() { _ = logOut.Close() }() // the supervisor holds its own descriptor of it
 	args := []string{"--pid", "--fork", "--kill-child", "--mount-proc", "--mount", "--net", "--propagation", "private", "--",
 		c.Self, "concourse", "supervise", "--work-dir", c.WorkDir, "--host-mount-ns", hostMnt,
 		"--concourse", c.Bin.Concourse, "--init", c.Bin.Init, "--images", c.Images}
@@ -114,7 +114,7 @@ func Up(ctx context.Context, c Config) (State, error) {
 	if err := writeState(c.WorkDir, st); err != nil {
 		return st, err
 	}
-	fmt.Fprintf(c.Log, "started the namespaces (unshare pid %d); logs in %s\n", st.UnsharePID, filepath.Join(c.WorkDir, "logs"))
+	say(c.Log, "started the namespaces (unshare pid %d); logs in %s\n", st.UnsharePID, filepath.Join(c.WorkDir, "logs"))
 
 	fail := func(err error) (State, error) {
 		_ = Down(context.Background(), c.WorkDir, io.Discard)
@@ -135,7 +135,7 @@ func Up(ctx context.Context, c Config) (State, error) {
 		case <-time.After(250 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fail(fmt.Errorf("Concourse was not up after %s", upTimeout))
+			return fail(fmt.Errorf("the local Concourse was not up after %s", upTimeout))
 		}
 	}
 	st.InnerPID = innerPID(st.UnsharePID)
@@ -145,7 +145,7 @@ func Up(ctx context.Context, c Config) (State, error) {
 	if err := writeState(c.WorkDir, st); err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(c.Log, "web up in %s\n", time.Since(start).Round(100*time.Millisecond))
+	say(c.Log, "web up in %s\n", time.Since(start).Round(100*time.Millisecond))
 	if out, err := Fly(ctx, c.WorkDir, "", "login", "-c", st.URL, "-u", User, "-p", st.Password); err != nil {
 		return fail(fmt.Errorf("fly login: %w: %s", err, out))
 	}
@@ -164,7 +164,7 @@ func Up(ctx context.Context, c Config) (State, error) {
 		case <-time.After(time.Second):
 		}
 	}
-	fmt.Fprintf(c.Log, "worker running in %s\n", time.Since(start).Round(100*time.Millisecond))
+	say(c.Log, "worker running in %s\n", time.Since(start).Round(100*time.Millisecond))
 	return st, nil
 }
 
@@ -236,7 +236,7 @@ func Down(ctx context.Context, workDir string, log io.Writer) error {
 		return err
 	}
 	if ours(st.UnsharePID, workDir) {
-		fmt.Fprintf(log, "stopping the local Concourse (unshare pid %d)\n", st.UnsharePID)
+		say(log, "stopping the local Concourse (unshare pid %d)\n", st.UnsharePID)
 		// SIGTERM reaches unshare, which forwards nothing: signal the supervisor inside for a
 		// clean stop, then unshare; --kill-child ends whatever is left.
 		if inner := innerPID(st.UnsharePID); inner > 0 {
@@ -249,7 +249,7 @@ func Down(ctx context.Context, workDir string, log io.Writer) error {
 			}
 		}
 	} else {
-		fmt.Fprintf(log, "the local Concourse in %s is not running\n", workDir)
+		say(log, "the local Concourse in %s is not running\n", workDir)
 	}
 	st.Ready, st.UnsharePID, st.InnerPID = false, 0, 0
 	if err := writeState(workDir, st); err != nil {
