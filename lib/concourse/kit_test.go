@@ -107,6 +107,7 @@ func testDispatch(t *testing.T, context spec.G, it spec.S, binary string) {
 			Expect(checked.code).To(Equal(0), checked.stderr)
 			Expect(checked.stdout).To(MatchJSON(`[{"number":"2"},{"number":"3"}]`))
 			Expect(checked.stderr).To(ContainSubstring("found 3 versions"))
+			Expect(checked.stderr).To(ContainSubstring("found 2: number=2; number=3\n"), "the kit logs what check answers, for fly check-resource")
 		})
 
 		it("prints [] rather than null when there are no versions", func() {

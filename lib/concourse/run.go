@@ -132,6 +132,9 @@ func run[S, GP, PP any](ctx context.Context, r Resource[S, GP, PP], p Process, l
 		if versions == nil {
 			versions = []Version{}
 		}
+		if err == nil {
+			logVersions(log, versions)
+		}
 		return versions, err
 	case "in":
 		var params GP
@@ -215,4 +218,23 @@ func (r Response) normalised() Response {
 		r.Metadata = Metadata{}
 	}
 	return r
+}
+
+// logVersions says on stderr what a check answers, so `fly check-resource` and the check's log
+// in the UI show the versions found (at most the last ten, which is what a user looks for).
+func logVersions(log *Logger, versions []Version) {
+	if len(versions) == 0 {
+		log.Printf("no version")
+		return
+	}
+	shown := versions[max(0, len(versions)-10):]
+	texts := make([]string, len(shown))
+	for i, v := range shown {
+		texts[i] = v.String()
+	}
+	more := ""
+	if len(versions) > len(shown) {
+		more = fmt.Sprintf(" (and %d older)", len(versions)-len(shown))
+	}
+	log.Printf("found %d: %s%s", len(versions), strings.Join(texts, "; "), more)
 }

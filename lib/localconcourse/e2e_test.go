@@ -187,6 +187,7 @@ func testE2E(t *testing.T, context spec.G, it spec.S) {
 
 		out, releaseAgain := step(true, "check-resource", "-r", "e2e/release")
 		Expect(out).To(ContainSubstring("succeeded"))
+		Expect(out).To(ContainSubstring("version=0+dev.1"), "check-resource lists the version just put")
 		out, _ = step(true, "resource-versions", "-r", "e2e/release")
 		Expect(out).To(ContainSubstring("version:0+dev.1"))
 
