@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -57,12 +58,7 @@ func runConcourse(ctx context.Context, args []string, s stdio) error {
 	case "up":
 		return runConcourseUp(ctx, args, s)
 	case "down", "status":
-		fs := flags("concourse "+sub, s)
-		workDir := fs.String("work-dir", "out/concourse", "the local Concourse's work dir")
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		dir, err := filepath.Abs(*workDir)
+		_, dir, err := workDirFlags(sub, args, s)
 		if err != nil {
 			return err
 		}
@@ -75,12 +71,7 @@ func runConcourse(ctx context.Context, args []string, s stdio) error {
 		}
 		return concourseStatus(ctx, dir, s)
 	case "fly", "exec":
-		fs := flags("concourse "+sub, s)
-		workDir := fs.String("work-dir", "out/concourse", "the local Concourse's work dir")
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		dir, err := filepath.Abs(*workDir)
+		fs, dir, err := workDirFlags(sub, args, s)
 		if err != nil {
 			return err
 		}
@@ -291,4 +282,16 @@ func randomString(n int) string {
 		b[i] = letters[int(b[i])%len(letters)]
 	}
 	return string(b)
+}
+
+// workDirFlags parses the flags of a subcommand that takes only --work-dir, returning the flag
+// set (for its other arguments) and the work dir made absolute.
+func workDirFlags(sub string, args []string, s stdio) (*flag.FlagSet, string, error) {
+	fs := flags("concourse "+sub, s)
+	workDir := fs.String("work-dir", "out/concourse", "the local Concourse's work dir")
+	if err := fs.Parse(args); err != nil {
+		return nil, "", err
+	}
+	dir, err := filepath.Abs(*workDir)
+	return fs, dir, err
 }

@@ -57,13 +57,7 @@ func WriteArchive(file string, img v1.Image, ref string) error {
 			if err := tw.WriteHeader(hdr); err != nil {
 				return err
 			}
-			src, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = src.Close() }() // only read: its bytes are in tw or the copy failed
-			_, err = io.Copy(tw, src)
-			return err
+			return copyInto(tw, p)
 		})
 		if err != nil {
 			return err
@@ -156,4 +150,15 @@ func untar(file, dir string) error {
 			return fmt.Errorf("%q: unexpected entry type %c in an OCI archive", hdr.Name, hdr.Typeflag)
 		}
 	}
+}
+
+// copyInto writes the file at p into the tar member whose header was just written.
+func copyInto(tw *tar.Writer, p string) error {
+	src, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = src.Close() }() // only read: its bytes are in tw or the copy failed
+	_, err = io.Copy(tw, src)
+	return err
 }

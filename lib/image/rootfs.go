@@ -86,7 +86,7 @@ func EnsureRootfs(ctx context.Context, s Spec, cacheDir string, log io.Writer) (
 	logFile := filepath.Join(tmp, "debootstrap.log")
 	start := time.Now()
 	if err := runLogged(ctx, debootstrapTimeout, logFile, "unshare", args...); err != nil {
-		return r, fmt.Errorf("debootstrap %s: %w\n%s", s.Base.Suite, err, tail(logFile, 15))
+		return r, fmt.Errorf("debootstrap %s: %w\n%s", s.Base.Suite, err, Tail(logFile, 15))
 	}
 	_, _ = fmt.Fprintf(log, "debootstrap done in %s\n", time.Since(start).Round(time.Second)) // progress only
 
@@ -237,13 +237,7 @@ func writeLayer(file, root string) (err error) {
 		if !mode.IsRegular() {
 			return nil
 		}
-		src, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = src.Close() }() // only read: its bytes are in tw or the copy failed
-		_, err = io.Copy(tw, src)
-		return err
+		return copyInto(tw, p)
 	})
 	if err != nil {
 		return err
@@ -312,8 +306,8 @@ func runLogged(ctx context.Context, timeout time.Duration, logFile, name string,
 	return nil
 }
 
-// tail returns the last n lines of a log file, for error messages.
-func tail(file string, n int) string {
+// Tail returns the last n lines of a log file, for error messages; "" when it cannot be read.
+func Tail(file string, n int) string {
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		return ""

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/image"
 )
 
 // Config is what `up` starts.
@@ -118,7 +120,7 @@ func Up(ctx context.Context, c Config) (State, error) {
 
 	fail := func(err error) (State, error) {
 		_ = Down(context.Background(), c.WorkDir, io.Discard)
-		return st, fmt.Errorf("%w\nlast lines of %s:\n%s", err, logFile, tailFile(logFile, 20))
+		return st, fmt.Errorf("%w\nlast lines of %s:\n%s", err, logFile, image.Tail(logFile, 20))
 	}
 	deadline := time.Now().Add(upTimeout)
 	for {
@@ -338,16 +340,4 @@ func randomHex(n int) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(b), nil
-}
-
-func tailFile(file string, n int) string {
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
