@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
@@ -54,9 +55,20 @@ type Fetch struct {
 
 // Into downloads the tarball (unless Tarball is empty) into dir and verifies it, then writes the
 // describing files (0644). A tarball that does not match its record is removed again, so nothing
-// unverified is left behind.
+// unverified is left behind. Every file lands in dir itself: names must be plain file names, and
+// a file is written beside its name and renamed onto it, so a symbolic link planted in dir is
+// replaced, never written through.
 func (f Fetch) Into(ctx context.Context, store Downloader, log alicloud.Log, dir string) error {
+	// Names can come from records (a tarball's published name): only plain names in dir.
+	for name := range f.Files {
+		if err := plainName(name); err != nil {
+			return err
+		}
+	}
 	if f.Tarball != "" {
+		if err := plainName(f.Tarball); err != nil {
+			return err
+		}
 		target := filepath.Join(dir, f.Tarball)
 		transfer := alicloud.TransferOptions{SHA1: true, Progress: alicloud.LogProgress(log, "downloading "+f.Source, 5*time.Second)}
 		got, err := store.DownloadFile(ctx, f.Object, target, transfer)
@@ -77,9 +89,38 @@ func (f Fetch) Into(ctx context.Context, store Downloader, log alicloud.Log, dir
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(f.Files[name]), 0o644); err != nil {
+		if err := writeFile(dir, name, []byte(f.Files[name])); err != nil {
 			return fmt.Errorf("writing %s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// plainName refuses a name that is not one plain file name in a directory.
+func plainName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) || strings.ContainsRune(name, 0) {
+		return fmt.Errorf("refusing to write %q: not a plain file name", name)
+	}
+	return nil
+}
+
+// writeFile writes content to dir/name through a temporary file renamed onto it: a rename
+// replaces a link rather than following it.
+func writeFile(dir, name string, content []byte) error {
+	tmp, err := os.CreateTemp(dir, "."+name+".part-*")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.Remove(tmp.Name()) }() // gone once renamed; else a partial file
+	_, err = tmp.Write(content)
+	if closeErr := tmp.Close(); err == nil {
+		err = closeErr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(dir, name))
 }

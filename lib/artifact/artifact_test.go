@@ -23,6 +23,7 @@ func TestArtifact(t *testing.T) {
 	suite := spec.New("artifact", spec.Report(report.Terminal{}))
 	suite("Fetch", testFetch)
 	suite("TarballChoice", testTarballChoice)
+	suite("escapes", testEscapes)
 	suite.Run(t)
 }
 
@@ -92,5 +93,44 @@ func testTarballChoice(t *testing.T, _ spec.G, it spec.S) {
 		Expect(artifact.TarballChoice{Tarball: &yes}.FileName("release.tgz", "cpi-61.tgz")).To(Equal("release.tgz"))
 		Expect(artifact.TarballChoice{PreserveFilename: true}.FileName("release.tgz", "cpi-61.tgz")).To(Equal("cpi-61.tgz"))
 		Expect(artifact.TarballChoice{Tarball: &no, PreserveFilename: true}.FileName("release.tgz", "cpi-61.tgz")).To(Equal(""))
+	})
+}
+
+func testEscapes(t *testing.T, _ spec.G, it spec.S) {
+	var Expect = NewWithT(t).Expect
+	it("replaces links planted in the destination instead of writing through them", func() {
+		cloud := testtools.NewCloud(t)
+		s, err := alicloud.NewSession(alicloud.Cloud{AccessKeyID: cloud.KeyID, AccessKeySecret: cloud.Secret, Region: cloud.Region,
+			Bucket: cloud.Bucket, OSSEndpoint: cloud.URL}, alicloud.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		store, err := s.Store()
+		Expect(err).NotTo(HaveOccurred())
+		dir, outside := t.TempDir(), t.TempDir()
+		victim := filepath.Join(outside, "victim")
+		Expect(os.WriteFile(victim, []byte("keep me"), 0o600)).To(Succeed())
+		Expect(os.Symlink(victim, filepath.Join(dir, "version"))).To(Succeed())
+		Expect(os.Symlink(filepath.Join(outside, "dangling"), filepath.Join(dir, "sha256"))).To(Succeed())
+
+		fetch := artifact.Fetch{What: "cpi 61.0.0", Files: map[string]string{"version": "61.0.0", "sha256": "abc"}}
+		Expect(fetch.Into(context.Background(), store, &testtools.Log{}, dir)).To(Succeed())
+		kept, err := os.ReadFile(victim)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(kept)).To(Equal("keep me"))
+		Expect(filepath.Join(outside, "dangling")).NotTo(BeAnExistingFile())
+		info, err := os.Lstat(filepath.Join(dir, "version"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(info.Mode().IsRegular()).To(BeTrue())
+		Expect(info.Mode().Perm()).To(Equal(os.FileMode(0o644)))
+	})
+
+	it("refuses names from a record that are not plain file names, writing nothing", func() {
+		dir := t.TempDir()
+		for _, name := range []string{"../escape.tgz", "a/b.tgz", "..", `c:\\x.tgz`} {
+			fetch := artifact.Fetch{What: "cpi 61.0.0", Tarball: name, Files: map[string]string{"version": "61.0.0"}}
+			Expect(fetch.Into(context.Background(), nil, &testtools.Log{}, dir)).To(MatchError(ContainSubstring("not a plain file name")), name)
+		}
+		entries, err := os.ReadDir(dir)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(entries).To(BeEmpty())
 	})
 }

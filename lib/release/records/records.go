@@ -103,6 +103,9 @@ func (r Releases) Read(ctx context.Context, v string) (Record, error) {
 	if alicloud.IsNotFound(err) {
 		return Record{}, fmt.Errorf("release %s version %s is %w (no %s)", r.Name, v, ErrNotPublished, r.recordName(v))
 	}
+	if err == nil && (record.Version != v || record.Name != r.Name) {
+		return Record{}, fmt.Errorf("the record %s is inconsistent: it says release %s version %s", r.recordName(v), record.Name, record.Version)
+	}
 	return record, err
 }
 

@@ -101,6 +101,9 @@ func (l Line) Read(ctx context.Context, channel, v string) (Record, error) {
 	if alicloud.IsNotFound(err) {
 		return Record{}, fmt.Errorf("%s %s is %w on the %s channel (no %s)", l.Stemcell, v, ErrNotFound, channel, l.RecordName(channel, v))
 	}
+	if err == nil && (r.Version != v || r.Stemcell != l.Stemcell) {
+		return Record{}, fmt.Errorf("the record %s is inconsistent: it says %s %s", l.RecordName(channel, v), r.Stemcell, r.Version)
+	}
 	return r, err
 }
 

@@ -72,6 +72,12 @@ func testLine(t *testing.T, _ spec.G, it spec.S) {
 		Expect(exists).To(BeFalse())
 	})
 
+	it("refuses a record whose version or line is not the one its name says, naming both", func() {
+		cloud.PutObject(t, "pack/bosh-alicloud-kvm-ubuntu-noble/published/1.484.json", []byte(`{"stemcell":"bosh-alicloud-kvm-ubuntu-noble","version":"99.0","channel":"published"}`))
+		_, err := line.Read(ctx, records.ChannelPublished, "1.484")
+		Expect(err).To(MatchError("the record bosh-alicloud-kvm-ubuntu-noble/published/1.484.json is inconsistent: it says bosh-alicloud-kvm-ubuntu-noble 99.0"))
+	})
+
 	it("says plainly when a version has no record on a channel", func() {
 		_, err := line.Read(ctx, records.ChannelPublished, "1.484")
 		Expect(errors.Is(err, records.ErrNotFound)).To(BeTrue())
