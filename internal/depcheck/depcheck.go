@@ -53,6 +53,11 @@ var Rules = []Rule{
 			"github.com/concourse/concourse/...", "github.com/google/go-containerregistry/..."}, testHelpers...),
 	},
 	{
+		Name:   "the protocol kit knows no domain and no cloud",
+		From:   []string{"lib/concourse/..."},
+		Forbid: append([]string{"lib/alicloud/...", "resources/...", "cmd/..."}, domain...),
+	},
+	{
 		Name:   "leaf packages import nothing of the pack",
 		From:   []string{"lib/problems", "lib/panics", "lib/tarsafe", "lib/yamlnode"},
 		Forbid: []string{"..."},

@@ -67,6 +67,8 @@ func testBroken(t *testing.T, context spec.G, it spec.S) {
 		{"resources/bosh-release", "lib/image", "resource binaries"},
 		{"resources/bosh-release", "github.com/google/go-containerregistry/pkg/registry", "resource binaries"},
 		{"lib/problems", "lib/concourse", "leaf packages"},
+		{"lib/concourse", "lib/alicloud", "the protocol kit"},
+		{"lib/concourse/conformance", "lib/release", "the protocol kit"},
 	}
 	for _, c := range cases {
 		it("reports "+c.from+" linking "+c.links, func() {
