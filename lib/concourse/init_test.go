@@ -20,5 +20,7 @@ func TestConcourse(t *testing.T) {
 	suite("dispatch and exit", func(t *testing.T, context spec.G, it spec.S) { testDispatch(t, context, it, binary) })
 	suite("strict requests", func(t *testing.T, context spec.G, it spec.S) { testStrict(t, context, it, binary) })
 	suite("redaction", func(t *testing.T, context spec.G, it spec.S) { testRedaction(t, context, it, binary) })
+	suite("stopping on SIGTERM and SIGINT", func(t *testing.T, context spec.G, it spec.S) { testStop(t, context, it, binary) })
+	suite("paths in the build directory", testPaths)
 	suite.Run(t)
 }

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/panics"
 )
@@ -43,38 +44,95 @@ type Process struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+	// Signals delivers the signals that stop the step (SIGINT, SIGTERM); nil delivers none.
+	Signals <-chan os.Signal
+	// StopGrace is how long a stopped step may take to clean up; 0 means StopGrace.
+	StopGrace time.Duration
 }
+
+// StopGrace is how long a step gets, after SIGTERM or SIGINT, to stop and clean up before the
+// kit exits without it. Concourse aborts a step with SIGTERM and kills it 10 s later; a step
+// that exits 1 within 5 s has cleaned up and is never killed half-way through its clean-up.
+const StopGrace = 4 * time.Second
 
 // Main runs r as the current process and exits: the whole of a resource's main function.
 func Main[S, GP, PP any](r Resource[S, GP, PP]) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := Run(ctx, r, Process{Args: os.Args, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv})
-	stop()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	code := Run(context.Background(), r, Process{Args: os.Args, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Signals: signals})
 	os.Exit(code)
 }
+
+// Stopped is the cause of a step's context when a signal stopped it.
+type Stopped struct{ Signal os.Signal }
+
+func (s *Stopped) Error() string { return "stopped by " + signalName(s.Signal) }
 
 // Run dispatches on argv0 (check, in or out, as symlinked in an image) or on the first argument
 // (bin/X check|in|out [dir]), runs the step and returns the exit code: 0 with exactly one JSON
 // document on stdout, or 1 with one error message on stderr and nothing on stdout. A panic is
 // reported the same way.
-func Run[S, GP, PP any](ctx context.Context, r Resource[S, GP, PP], p Process) (code int) {
+//
+// A signal from p.Signals cancels the step's context (its cause is a *Stopped), so every wait,
+// transfer and read in the step ends and its clean-up runs; the step then fails, whatever it
+// returns. A step still running StopGrace after the signal, or at a second signal, is left
+// behind: Run fails at once, and Main exits with it.
+func Run[S, GP, PP any](ctx context.Context, r Resource[S, GP, PP], p Process) int {
 	secrets := NewRedactor()
 	log := NewLogger(p.Stderr, secrets, p.Getenv("NO_COLOR") == "")
-	defer func() {
-		if v := recover(); v != nil {
-			log.Errorf("%s %s", r.Name, &panics.Error{Value: v, Stack: debug.Stack()})
-			code = 1
-		}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	type result struct {
+		out any
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				done <- result{err: fmt.Errorf("%s %s", r.Name, &panics.Error{Value: v, Stack: debug.Stack()})}
+			}
+		}()
+		out, err := run(ctx, r, p, log)
+		done <- result{out, err}
 	}()
-	out, err := run(ctx, r, p, log)
-	if err != nil {
-		log.Errorf("%s", err)
+
+	var res result
+	select {
+	case res = <-done:
+	case sig := <-p.Signals:
+		grace := p.StopGrace
+		if grace <= 0 {
+			grace = StopGrace
+		}
+		stopped := &Stopped{Signal: sig}
+		log.Warnf("%s: stopping the step and cleaning up (at most %s)", stopped, grace)
+		cancel(stopped)
+		timer := time.NewTimer(grace)
+		defer timer.Stop()
+		select {
+		case res = <-done:
+			if res.err == nil {
+				res.err = fmt.Errorf("%s after the step had finished: its result is not reported", stopped)
+			} else if !strings.Contains(res.err.Error(), stopped.Error()) {
+				res.err = fmt.Errorf("%s: %w", stopped, res.err)
+			}
+		case <-timer.C:
+			log.Errorf("%s, and the step did not stop within %s: exiting without it", stopped, grace)
+			return 1
+		case again := <-p.Signals:
+			log.Errorf("%s, then by %s: exiting without waiting for the clean-up", stopped, signalName(again))
+			return 1
+		}
+	}
+	if res.err != nil {
+		log.Errorf("%s", res.err)
 		return 1
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(out); err != nil {
+	if err := enc.Encode(res.out); err != nil {
 		log.Errorf("encoding the response: %s", err)
 		return 1
 	}
@@ -87,6 +145,17 @@ func Run[S, GP, PP any](ctx context.Context, r Resource[S, GP, PP], p Process) (
 		return 1
 	}
 	return 0
+}
+
+// signalName names a signal as users know it: SIGTERM, SIGINT.
+func signalName(sig os.Signal) string {
+	switch sig {
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case os.Interrupt:
+		return "SIGINT"
+	}
+	return sig.String()
 }
 
 func run[S, GP, PP any](ctx context.Context, r Resource[S, GP, PP], p Process, log *Logger) (any, error) {

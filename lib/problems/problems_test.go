@@ -2,7 +2,9 @@ package problems_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
@@ -14,6 +16,7 @@ import (
 func TestProblems(t *testing.T) {
 	suite := spec.New("problems", spec.Report(report.Terminal{}))
 	suite("List", testList)
+	suite("Quote", testQuote)
 	suite.Run(t)
 }
 
@@ -45,5 +48,25 @@ func testList(t *testing.T, context spec.G, it spec.S) {
 		Expect(problems.From("source", errors.Join(inner))).To(Equal(problems.List{{Path: "source.region", Message: "bad"}}))
 		Expect(problems.From("source", errors.New("boom"))).To(Equal(problems.List{{Path: "source", Message: "boom"}}))
 		Expect(problems.From("source", nil)).To(BeNil())
+	})
+}
+
+func testQuote(t *testing.T, context spec.G, it spec.S) {
+	var Expect = NewWithT(t).Expect
+
+	it("quotes a short value whole, as %q does", func() {
+		Expect(problems.Quote(`a "b"`)).To(Equal(`"a \"b\""`))
+		Expect(problems.Quote(strings.Repeat("x", problems.MaxQuoted))).To(Equal(`"` + strings.Repeat("x", problems.MaxQuoted) + `"`))
+	})
+
+	it("quotes a short prefix of a long value and says how long it is", func() {
+		quoted := problems.Quote(strings.Repeat("n", 20_000_000))
+		Expect(quoted).To(Equal(`"` + strings.Repeat("n", problems.MaxQuoted) + `"… (20000000 bytes)`))
+	})
+
+	it("never cuts a character in two", func() {
+		quoted := problems.Quote(strings.Repeat("x", problems.MaxQuoted-1) + strings.Repeat("é", 10))
+		Expect(quoted).To(HavePrefix(`"` + strings.Repeat("x", problems.MaxQuoted-1) + `"…`))
+		Expect(utf8.ValidString(quoted)).To(BeTrue())
 	})
 }

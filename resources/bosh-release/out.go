@@ -50,16 +50,13 @@ func out(ctx context.Context, env concourse.Env, releases records.Releases, bosh
 func tarballToPublish(ctx context.Context, env concourse.Env, bosh Creator, p PutParams) (string, func(), error) {
 	none := func() {}
 	if p.File != "" {
-		matches, err := filepath.Glob(filepath.Join(env.Dir, p.File))
-		if err != nil {
-			return "", none, fmt.Errorf("params.file: %w", err)
-		}
-		if len(matches) != 1 {
-			return "", none, fmt.Errorf("params.file %q matches %d files in %s, expected exactly one: %v", p.File, len(matches), env.Dir, relativeAll(env.Dir, matches))
-		}
-		return matches[0], none, nil
+		path, err := env.File("params.file", p.File)
+		return path, none, err
 	}
-	releaseDir := filepath.Join(env.Dir, p.ReleaseDir)
+	releaseDir, err := env.Subdir("params.release_dir", p.ReleaseDir)
+	if err != nil {
+		return "", none, err
+	}
 	dir, err := release.OpenDir(releaseDir)
 	if err != nil {
 		return "", none, err
@@ -67,9 +64,9 @@ func tarballToPublish(ctx context.Context, env concourse.Env, bosh Creator, p Pu
 	env.Log.Secrets().Register(dir.Secrets()...)
 	v := ""
 	if p.VersionFile != "" {
-		content, err := os.ReadFile(filepath.Join(env.Dir, p.VersionFile))
+		content, err := env.ReadFile("params.version_file", p.VersionFile)
 		if err != nil {
-			return "", none, fmt.Errorf("params.version_file: %w", err)
+			return "", none, err
 		}
 		v = strings.TrimSpace(string(content))
 		if _, err := version.Parse(v); err != nil {
@@ -95,17 +92,4 @@ func tarballToPublish(ctx context.Context, env concourse.Env, bosh Creator, p Pu
 		return "", none, err
 	}
 	return tarball, removeTmp, nil
-}
-
-// relativeAll names the matches of a glob relative to the build directory, for the error.
-func relativeAll(dir string, paths []string) []string {
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			rel = p // a match outside dir (a glob with ..) is named whole
-		}
-		out[i] = rel
-	}
-	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -33,11 +34,10 @@ func out(ctx context.Context, env concourse.Env, s *alicloud.Session, line recor
 }
 
 func build(ctx context.Context, env concourse.Env, s *alicloud.Session, line records.Line, source Source, params PutParams) (concourse.Response, error) {
-	matches, err := filepath.Glob(filepath.Join(env.Dir, params.HeavyStemcell))
-	if err != nil || len(matches) != 1 {
-		return concourse.Response{}, fmt.Errorf("params.heavy_stemcell %q matches %d files in %s, expected exactly one", params.HeavyStemcell, len(matches), env.Dir)
+	heavyPath, err := env.File("params.heavy_stemcell", params.HeavyStemcell)
+	if err != nil {
+		return concourse.Response{}, err
 	}
-	heavyPath := matches[0]
 	regions := params.Regions
 	if len(regions) == 0 {
 		all, err := s.Regions(ctx)
@@ -178,9 +178,11 @@ func promote(ctx context.Context, env concourse.Env, s *alicloud.Session, line r
 	if source.channel() != records.ChannelPublished {
 		return concourse.Response{}, fmt.Errorf("promote publishes to the published channel; this source's channel is %q", source.channel())
 	}
-	v := params.Promote
-	if content, err := os.ReadFile(filepath.Join(env.Dir, params.Promote)); err == nil {
+	v := params.Promote // a version, or a file in the build directory holding it
+	if content, err := env.ReadFile("params.promote", params.Promote); err == nil {
 		v = strings.TrimSpace(string(content))
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return concourse.Response{}, err
 	}
 	candidate, err := line.Read(ctx, records.ChannelCandidate, v)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
 )
@@ -52,6 +53,10 @@ type GetParams struct {
 	SecretFile  string   `json:"secret_file"`  // its content is registered as a secret, then logged and echoed by a child
 	Panic       string   `json:"panic"`
 	Fail        string   `json:"fail"`
+	// Block waits before fetching: "context" until the step is stopped, then cleans up (writes
+	// the file "cleaned-up" in the destination); "forever" ignoring the context, as a read of
+	// a FIFO would.
+	Block string `json:"block"`
 }
 
 // PutParams create a version.
@@ -130,6 +135,18 @@ func in(ctx context.Context, env concourse.Env, req concourse.InRequest[Source, 
 	}
 	if p.Fail != "" {
 		return concourse.Response{}, fmt.Errorf("failing as asked: %s", p.Fail)
+	}
+	switch p.Block {
+	case "context":
+		env.Log.Printf("waiting")
+		<-ctx.Done()
+		if err := os.WriteFile(filepath.Join(env.Dir, "cleaned-up"), nil, 0o644); err != nil {
+			return concourse.Response{}, err
+		}
+		return concourse.Response{}, fmt.Errorf("waiting: %w", context.Cause(ctx))
+	case "forever":
+		env.Log.Printf("waiting")
+		time.Sleep(time.Hour)
 	}
 	childOutput := p.ChildOutput
 	if p.SecretFile != "" {
