@@ -69,7 +69,7 @@ func testDir(t *testing.T, context spec.G, it spec.S, fx *fixtures) {
 		})
 
 		it("reads the dev and final build indices", func() {
-			tb := must(release.InspectFile(fx.final))
+			tb := must(release.InspectFile(t.Context(), fx.final))
 			kinds := func(builds []release.IndexEntry) map[string]release.IndexEntry {
 				out := map[string]release.IndexEntry{}
 				for _, b := range builds {
@@ -95,7 +95,7 @@ func testDir(t *testing.T, context spec.G, it spec.S, fx *fixtures) {
 		})
 
 		it("reads release manifests from the directory", func() {
-			tb := must(release.InspectFile(fx.final))
+			tb := must(release.InspectFile(t.Context(), fx.final))
 			m := must(d.FinalManifest(version.MustParse("1")))
 			Expect(m.Jobs).To(Equal(tb.Manifest.Jobs))
 			Expect(m.Packages).To(Equal(tb.Manifest.Packages))
@@ -120,7 +120,7 @@ func testDir(t *testing.T, context spec.G, it spec.S, fx *fixtures) {
 			Expect(nextDev.String()).To(Equal("61.0.1-rc.3+dev.2"))
 			out := filepath.Join(t.TempDir(), "next.tgz")
 			bosh("create-release", "--force", "--tarball", out)
-			tb := must(release.InspectFile(out))
+			tb := must(release.InspectFile(t.Context(), out))
 			Expect(tb.Manifest.Version).To(Equal(nextDev.String()))
 			Expect(tb.Manifest.UncommittedChanges).To(BeTrue())
 
@@ -129,7 +129,7 @@ func testDir(t *testing.T, context spec.G, it spec.S, fx *fixtures) {
 			nextDev, nextFinal := must(d.NextDevVersion()), must(d.NextFinalVersion())
 			Expect(nextFinal.String()).To(Equal("2"))
 			bosh("create-release", "--final", "--force", "--tarball", out)
-			tb = must(release.InspectFile(out))
+			tb = must(release.InspectFile(t.Context(), out))
 			Expect(tb.Manifest.Version).To(Equal(nextFinal.String()))
 
 			d = openDir(t, dir)
@@ -150,7 +150,7 @@ func testDir(t *testing.T, context spec.G, it spec.S, fx *fixtures) {
 
 			out := filepath.Join(t.TempDir(), "next.tgz")
 			testtools.RunBoshWithHome(t, fx.home, dir, "create-release", "--force", "--tarball", out)
-			Expect(must(release.InspectFile(out)).Manifest.Version).To(Equal(nextDev.String()))
+			Expect(must(release.InspectFile(t.Context(), out)).Manifest.Version).To(Equal(nextDev.String()))
 		})
 	})
 }

@@ -128,7 +128,7 @@ func newFixtures(t *testing.T) *fixtures {
 
 func (fx *fixtures) predict(t *testing.T, step, predicted, tarball string) {
 	t.Helper()
-	tb, err := release.InspectFile(tarball)
+	tb, err := release.InspectFile(t.Context(), tarball)
 	if err != nil {
 		t.Fatal(err)
 	}

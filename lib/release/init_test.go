@@ -17,6 +17,7 @@ func TestRelease(t *testing.T) {
 	suite("Manifest", testManifest)
 	suite("Inspect", func(t *testing.T, context spec.G, it spec.S) { testInspect(t, context, it, fx) })
 	suite("Inspect crafted tarballs", testInspectCrafted)
+	suite("Inspect archives inside", testInspectInner)
 	suite("Dir", func(t *testing.T, context spec.G, it spec.S) { testDir(t, context, it, fx) })
 	suite("Dir config", testDirConfig)
 	suite.Run(t)

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	gocontext "context"
 	"crypto/sha1"
 	"crypto/sha256"
 	"errors"
@@ -41,7 +42,7 @@ func testInspect(t *testing.T, context spec.G, it spec.S, fx *fixtures) {
 			)
 			it.Before(func() {
 				path = tc.tarball()
-				tb = must(release.InspectFile(path))
+				tb = must(release.InspectFile(t.Context(), path))
 			})
 
 			it("has the release's name, version, commit and items", func() {
@@ -275,7 +276,7 @@ func bytes2(entries []entry) []entry { return append([]entry(nil), entries...) }
 
 func tbJob(t *testing.T, path string) release.Item {
 	t.Helper()
-	return must(release.InspectFile(path)).Manifest.Jobs[0]
+	return must(release.InspectFile(t.Context(), path)).Manifest.Jobs[0]
 }
 
 func testInspectCrafted(t *testing.T, context spec.G, it spec.S) {
@@ -344,10 +345,27 @@ func testInspectCrafted(t *testing.T, context spec.G, it spec.S) {
 	it("streams: a 64 MiB archive costs no more than a few MiB of memory", func() {
 		const size = 64 << 20
 		zeros := make([]byte, 1<<20)
-		sum := sha256.New()
-		for range size / len(zeros) {
-			sum.Write(zeros)
+		// writeBig writes the package archive (a tgz of 64 MiB of zeros) to w, the same bytes
+		// every time: once to learn its digest and length, once inside the release tarball.
+		writeBig := func(w io.Writer) error {
+			gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed) // BestSpeed is a valid level
+			tw := tar.NewWriter(gz)
+			err := tw.WriteHeader(&tar.Header{Name: "./zeros", Typeflag: tar.TypeReg, Mode: 0o644, Size: size})
+			for range size / len(zeros) {
+				if err == nil {
+					_, err = tw.Write(zeros)
+				}
+			}
+			if err == nil {
+				err = tw.Close()
+			}
+			if err == nil {
+				err = gz.Close()
+			}
+			return err
 		}
+		sum, counted := sha256.New(), &countingWriter{}
+		Expect(writeBig(io.MultiWriter(sum, counted))).To(Succeed())
 		mf := fmt.Sprintf("name: big\nversion: \"1\"\npackages:\n- {name: big, sha1: \"sha256:%x\"}\n", sum.Sum(nil))
 
 		pr, pw := io.Pipe()
@@ -360,12 +378,10 @@ func testInspectCrafted(t *testing.T, context spec.G, it spec.S) {
 				_, err = tw.Write([]byte(mf))
 			}
 			if err == nil {
-				err = tw.WriteHeader(&tar.Header{Name: "packages/big.tgz", Typeflag: tar.TypeReg, Mode: 0o644, Size: size})
+				err = tw.WriteHeader(&tar.Header{Name: "packages/big.tgz", Typeflag: tar.TypeReg, Mode: 0o644, Size: counted.n})
 			}
-			for range size / len(zeros) {
-				if err == nil {
-					_, err = tw.Write(zeros)
-				}
+			if err == nil {
+				err = writeBig(tw)
 			}
 			if err == nil {
 				err = tw.Close()
@@ -410,4 +426,89 @@ func testInspectCrafted(t *testing.T, context spec.G, it spec.S) {
 		_, err := release.Inspect(bytes.NewReader(data))
 		Expect(err).To(MatchError(ContainSubstring("after its last member")))
 	})
+}
+
+func testInspectInner(t *testing.T, context spec.G, it spec.S) {
+	var Expect = NewWithT(t).Expect
+
+	// withJob is a tarball whose release.MF lists job "hello" with the digest of archive, so
+	// every digest verifies and only the archive's content can be refused.
+	withJob := func(archive []byte) error {
+		mf := fmt.Sprintf("name: demo\nversion: \"1\"\njobs:\n- {name: hello, version: v, fingerprint: v, sha1: \"sha256:%x\"}\n", sha256.Sum256(archive))
+		_, err := release.Inspect(bytes.NewReader(tarball(t, []entry{file("release.MF", []byte(mf)), file("jobs/hello.tgz", archive)})))
+		return err
+	}
+	jobMF := file("./job.MF", []byte("name: hello\ntemplates: {}\npackages: []\n"))
+
+	it("accepts a job archive whose entries stay inside", func() {
+		link := entry{hdr: tar.Header{Name: "./bin", Typeflag: tar.TypeSymlink, Linkname: "templates"}}
+		Expect(withJob(tarball(t, []entry{jobMF, link, file("./templates/run.erb", []byte("x"))}))).To(Succeed())
+	})
+
+	for _, tc := range []struct {
+		what  string
+		entry entry
+		want  string
+	}{
+		{"a ../ path", file("../../etc/cron.d/evil", []byte("x")), `entry "../../etc/cron.d/evil": path has a '..' component`},
+		{"an absolute path", file("/etc/cron.d/evil", []byte("x")), `entry "/etc/cron.d/evil": absolute path`},
+		{"a symbolic link out", entry{hdr: tar.Header{Name: "./x", Typeflag: tar.TypeSymlink, Linkname: "../../etc/shadow"}},
+			`entry "./x": symbolic link to "../../etc/shadow" leads outside the archive`},
+		{"a hard link", entry{hdr: tar.Header{Name: "./x", Typeflag: tar.TypeLink, Linkname: "./job.MF"}}, `entry "./x": is a hard link (to "./job.MF")`},
+		{"a device", entry{hdr: tar.Header{Name: "./sda", Typeflag: tar.TypeBlock, Devmajor: 8}}, `entry "./sda": is a device file`},
+		{"a FIFO", entry{hdr: tar.Header{Name: "./fifo", Typeflag: tar.TypeFifo}}, `entry "./fifo": is a FIFO`},
+	} {
+		tc := tc
+		it("refuses a job archive holding "+tc.what+", naming the job and the entry", func() {
+			err := withJob(tarball(t, []entry{jobMF, tc.entry}))
+			Expect(err).To(MatchError(ContainSubstring(`job "hello" (jobs/hello.tgz) refused: ` + tc.want)))
+		})
+	}
+
+	it("refuses an archive that comes before release.MF the same way", func() {
+		archive := tarball(t, []entry{file("../evil", []byte("x"))})
+		mf := fmt.Sprintf("name: demo\nversion: \"1\"\npackages:\n- {name: p, version: v, fingerprint: v, sha1: \"sha256:%x\"}\n", sha256.Sum256(archive))
+		_, err := release.Inspect(bytes.NewReader(tarball(t, []entry{file("packages/p.tgz", archive), file("release.MF", []byte(mf))})))
+		Expect(err).To(MatchError(`release demo/1: package "p" (packages/p.tgz) refused: entry "../evil": path has a '..' component`))
+	})
+
+	it("names a digest mismatch rather than the damage it did inside", func() {
+		archive := tarball(t, []entry{jobMF})
+		mf := fmt.Sprintf("name: demo\nversion: \"1\"\njobs:\n- {name: hello, version: v, fingerprint: v, sha1: \"sha256:%x\"}\n", sha256.Sum256(archive))
+		archive[len(archive)-5] ^= 0xff
+		_, err := release.Inspect(bytes.NewReader(tarball(t, []entry{file("release.MF", []byte(mf)), file("jobs/hello.tgz", archive)})))
+		Expect(err).To(MatchError(ContainSubstring(`job "hello": sha256 mismatch`)))
+		Expect(err).NotTo(MatchError(ContainSubstring("refused")))
+	})
+
+	it("refuses an archive that is not a gzipped tar", func() {
+		err := withJob([]byte("not an archive"))
+		Expect(err).To(MatchError(ContainSubstring(`job "hello" (jobs/hello.tgz) refused: not gzipped`)))
+	})
+
+	it("names the limits", func() {
+		Expect(release.MaxArchiveEntries).To(Equal(200_000))
+		Expect(release.MaxArchiveExpanded).To(Equal(32 << 30))
+		var entries []entry
+		for range release.MaxArchiveEntries + 1 {
+			entries = append(entries, entry{hdr: tar.Header{Name: "d/", Typeflag: tar.TypeDir, Mode: 0o755}})
+		}
+		Expect(withJob(tarball(t, entries))).To(MatchError(ContainSubstring(`job "hello" (jobs/hello.tgz) refused: more than 200000 entries (the limit)`)))
+	})
+
+	it("stops when its context is done", func() {
+		path := filepath.Join(t.TempDir(), "r.tgz")
+		Expect(os.WriteFile(path, tarball(t, []entry{file("release.MF", []byte("name: demo\nversion: \"1\"\n"))}), 0o644)).To(Succeed())
+		ctx, cancel := gocontext.WithCancelCause(t.Context())
+		cancel(errors.New("stopped by SIGTERM"))
+		_, err := release.InspectFile(ctx, path)
+		Expect(err).To(MatchError(ContainSubstring("stopped by SIGTERM")))
+	})
+}
+
+type countingWriter struct{ n int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
 }

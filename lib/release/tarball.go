@@ -3,6 +3,8 @@ package release
 import (
 	"archive/tar"
 	"bufio"
+	"cmp"
+	"context"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,7 +24,14 @@ const (
 	MaxMembers      = 10_000
 	MaxMemberSize   = 16 << 30 // bytes
 	MaxManifestSize = 16 << 20 // bytes
+	// Every job, package, compiled package and license archive is inspected as it streams by:
+	// at most this many entries, expanding to at most this many bytes (its tar stream).
+	MaxArchiveEntries  = 200_000
+	MaxArchiveExpanded = 32 << 30 // bytes
 )
+
+// archiveLimits are what tarsafe.Check allows an archive inside a release tarball.
+var archiveLimits = tarsafe.Limits{Entries: MaxArchiveEntries, Expanded: MaxArchiveExpanded}
 
 // Tarball is what Inspect learned from a release tarball.
 type Tarball struct {
@@ -32,14 +41,15 @@ type Tarball struct {
 	Size         int64
 }
 
-// InspectFile inspects the release tarball at path (see Inspect).
-func InspectFile(path string) (*Tarball, error) {
+// InspectFile inspects the release tarball at path (see Inspect); it stops, failing, when ctx
+// is done.
+func InspectFile(ctx context.Context, path string) (*Tarball, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = f.Close() }() // read only: closing cannot lose data
-	t, err := Inspect(f)
+	t, err := Inspect(contextReader{ctx: ctx, r: f})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -52,7 +62,9 @@ func InspectFile(path string) (*Tarball, error) {
 // then verifies each item of release.MF against its archive with the strongest algorithm of
 // the item's digest, as bosh does. A missing archive, an archive release.MF does not list, any
 // other unexpected member, and every unsafe member (absolute path, '..', link, device, too many
-// members, too large) are errors that name the item or member.
+// members, too large) are errors that name the item or member. Each archive is inspected
+// inside too, as it streams by (tarsafe.Check within MaxArchiveEntries and
+// MaxArchiveExpanded), so that what is published is safe for a director to unpack and compile.
 func Inspect(r io.Reader) (*Tarball, error) {
 	sha1sum, sha256sum := sha1.New(), sha256.New()
 	raw := &countingReader{r: io.TeeReader(bufio.NewReaderSize(r, 256<<10), io.MultiWriter(sha1sum, sha256sum))}
@@ -80,6 +92,19 @@ func Inspect(r io.Reader) (*Tarball, error) {
 	}, nil
 }
 
+// contextReader fails its reads once ctx is done, so reading a large file stops on SIGTERM.
+type contextReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c contextReader) Read(p []byte) (int, error) {
+	if err := context.Cause(c.ctx); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
 type countingReader struct {
 	r io.Reader
 	n int64
@@ -93,7 +118,23 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // archive is a job, package, compiled package or license archive seen in the tarball.
 type archive struct {
-	sums map[Algorithm]string // hex
+	sums   map[Algorithm]string // hex
+	unsafe error                // why tarsafe.Check refused its content, if it did
+}
+
+// errorReader keeps the error of the outer tarball's reads, so that a failure to read the
+// release tarball is never reported as a refusal of the archive being read.
+type errorReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errorReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		e.err = err
+	}
+	return n, err
 }
 
 // expected is an item of release.MF and the member that must hold it.
@@ -239,10 +280,16 @@ func (in *inspection) digest(name string, r io.Reader) error {
 		hashes[i] = a.New()
 		writers[i] = hashes[i]
 	}
-	if _, err := io.Copy(io.MultiWriter(writers...), r); err != nil {
-		return fmt.Errorf("reading release tarball member %q: %w", name, err)
+	// The archive is checked from the bytes being hashed; what Check leaves unread (the rest of
+	// an archive it refused) is hashed too. Its verdict waits for verify: an archive that does
+	// not match its digest is named as such first, a refusal of its content would mislead.
+	reading := &errorReader{r: r}
+	tee := io.TeeReader(reading, io.MultiWriter(writers...))
+	unsafe := tarsafe.Check(tee, archiveLimits)
+	if _, err := io.Copy(io.Discard, tee); err != nil || reading.err != nil {
+		return fmt.Errorf("reading release tarball member %q: %w", name, cmp.Or(reading.err, err))
 	}
-	a := &archive{sums: map[Algorithm]string{}}
+	a := &archive{sums: map[Algorithm]string{}, unsafe: unsafe}
 	for i, algo := range algos {
 		a.sums[algo] = hex.EncodeToString(hashes[i].Sum(nil))
 	}
@@ -265,6 +312,8 @@ func (in *inspection) verify() error {
 				Member:        e.member,
 				MismatchError: MismatchError{Algorithm: want.Algorithm, Want: want.Hex, Got: got},
 			}))
+		} else if a.unsafe != nil {
+			errs = append(errs, fmt.Errorf("%s (%s) refused: %w", e.label, e.member, a.unsafe))
 		}
 	}
 	if in.manifest.License == nil {

@@ -13,6 +13,7 @@ func TestTarsafe(t *testing.T) {
 	suite := spec.New("tarsafe", spec.Report(report.Terminal{}))
 	suite("MemberName", testMemberName)
 	suite("Walk", testWalk)
+	suite("Check", testCheck)
 	suite.Run(t)
 }
 

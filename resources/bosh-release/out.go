@@ -29,7 +29,7 @@ func out(ctx context.Context, env concourse.Env, releases records.Releases, bosh
 	defer cleanup()
 
 	env.Log.Printf("verifying %s", filepath.Base(path))
-	tarball, err := release.InspectFile(path)
+	tarball, err := release.InspectFile(ctx, path)
 	if err != nil {
 		return concourse.Response{}, fmt.Errorf("refusing to publish %s: %w", filepath.Base(path), err)
 	}
