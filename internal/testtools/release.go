@@ -2,7 +2,9 @@ package testtools
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -123,6 +125,98 @@ func TamperMember(t testing.TB, src, dst, member string) {
 		t.Fatal(err)
 	}
 	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TarEntry is one member of a tarball TarGz writes.
+type TarEntry struct {
+	Header tar.Header
+	Body   []byte
+}
+
+// TarGz writes entries as a gzipped tar (a header's Size is set from its body for regular
+// files).
+func TarGz(t testing.TB, entries ...TarEntry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for _, e := range entries {
+		hdr := e.Header
+		if hdr.Typeflag == tar.TypeReg {
+			hdr.Size = int64(len(e.Body))
+		}
+		if hdr.Mode == 0 {
+			hdr.Mode = 0o644
+		}
+		if err := tw.WriteHeader(&hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(e.Body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// ReplaceArchive copies a release tarball to dst with the archive member (such as
+// "jobs/hello.tgz") replaced by body, and release.MF's digest of it updated to match: a
+// tarball whose digests all verify, holding whatever archive a test crafts.
+func ReplaceArchive(t testing.TB, src, dst, member string, body []byte) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	var entries []TarEntry
+	oldSum := ""
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		content, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if filepath.Clean(hdr.Name) == member {
+			oldSum = fmt.Sprintf("%x", sha256.Sum256(content))
+			content = body
+		}
+		entries = append(entries, TarEntry{Header: *hdr, Body: content})
+	}
+	if oldSum == "" {
+		t.Fatalf("%s has no member %s", src, member)
+	}
+	replaced := false
+	for i, e := range entries {
+		if filepath.Clean(e.Header.Name) == "release.MF" {
+			mf := string(e.Body)
+			if !strings.Contains(mf, oldSum) {
+				t.Fatalf("release.MF of %s has no sha256 %s for %s", src, oldSum, member)
+			}
+			entries[i].Body = []byte(strings.ReplaceAll(mf, oldSum, fmt.Sprintf("%x", sha256.Sum256(body))))
+			replaced = true
+		}
+	}
+	if !replaced {
+		t.Fatalf("%s has no release.MF", src)
+	}
+	if err := os.WriteFile(dst, TarGz(t, entries...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

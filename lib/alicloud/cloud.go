@@ -48,16 +48,16 @@ func (c Cloud) Validate() error {
 		found.Add("security_token", "goes with access keys from STS, not with ram_role")
 	}
 	if c.Region != "" && !regionPattern.MatchString(c.Region) {
-		found.Add("region", "expected a region id such as cn-hangzhou, got %q", c.Region)
+		found.Add("region", "expected a region id such as cn-hangzhou, got %s", problems.Quote(c.Region))
 	}
 	if c.Bucket != "" && (!bucketPattern.MatchString(c.Bucket) || strings.Contains(c.Bucket, "--")) {
-		found.Add("bucket", "expected an OSS bucket name (3-63 lowercase letters, digits and single hyphens, no hyphen at either end), got %q", c.Bucket)
+		found.Add("bucket", "expected an OSS bucket name (3-63 lowercase letters, digits and single hyphens, no hyphen at either end), got %s", problems.Quote(c.Bucket))
 	}
-	if strings.HasPrefix(c.Prefix, "/") {
-		found.Add("prefix", "must not start with /, got %q", c.Prefix)
+	if c.Prefix != "" && !validPrefix(c.Prefix) {
+		found.Add("prefix", "expected names of letters, digits, '-', '_' and '.' separated by '/', such as releases/ (no leading '/', no empty, '.' or '..' part), got %s", problems.Quote(c.Prefix))
 	}
 	if c.AssumeRoleARN != "" && !strings.HasPrefix(c.AssumeRoleARN, "acs:ram::") {
-		found.Add("assume_role_arn", "expected a RAM role ARN such as acs:ram::123456789:role/ci, got %q", c.AssumeRoleARN)
+		found.Add("assume_role_arn", "expected a RAM role ARN such as acs:ram::123456789:role/ci, got %s", problems.Quote(c.AssumeRoleARN))
 	}
 	for _, e := range []struct{ key, value string }{
 		{"ecs_endpoint", c.ECSEndpoint}, {"oss_endpoint", c.OSSEndpoint}, {"sts_endpoint", c.STSEndpoint},
@@ -69,6 +69,23 @@ func (c Cloud) Validate() error {
 		}
 	}
 	return found.Err()
+}
+
+// IsRegionID reports whether s has the form of an Alibaba Cloud region id (cn-hangzhou,
+// ap-southeast-1): the one check of every region a source or params names.
+func IsRegionID(s string) bool { return regionPattern.MatchString(s) }
+
+// prefixPart is one '/'-separated name of a key prefix.
+var prefixPart = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`)
+
+// validPrefix accepts "releases/", "ci/light-stemcells" and refuses "/x", "../", "a//b", "./".
+func validPrefix(prefix string) bool {
+	for _, part := range strings.Split(strings.TrimSuffix(prefix, "/"), "/") {
+		if !prefixPart.MatchString(part) || part == "." || part == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // Log is where the package reports progress and retries: the resource's redacting logger.
@@ -140,10 +157,10 @@ func parseEndpoint(raw, region string) (endpoint, error) {
 	expanded := strings.ReplaceAll(raw, "{region}", region)
 	u, err := url.Parse(expanded)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return endpoint{}, fmt.Errorf("expected an http(s) URL such as http://127.0.0.1:18090 or https://oss-{region}-internal.aliyuncs.com, got %q", raw)
+		return endpoint{}, fmt.Errorf("expected an http(s) URL such as http://127.0.0.1:18090 or https://oss-{region}-internal.aliyuncs.com, got %s", problems.Quote(raw))
 	}
 	if u.RawQuery != "" || u.User != nil {
-		return endpoint{}, fmt.Errorf("expected a URL without credentials or query, got %q", raw)
+		return endpoint{}, fmt.Errorf("expected a URL without credentials or query, got %s", problems.Quote(raw))
 	}
 	return endpoint{scheme: u.Scheme, host: u.Host, path: strings.TrimRight(u.Path, "/")}, nil
 }

@@ -61,10 +61,11 @@ func HasCode(err error, codes ...string) bool {
 	return false
 }
 
-// IsNotFound reports whether err says the object or bucket does not exist.
+// IsNotFound reports whether err says the object does not exist. A missing bucket is not a
+// missing object: "version 1.0 is not published" would send a user looking for the wrong thing.
 func IsNotFound(err error) bool {
 	var e *Error
-	return errors.As(err, &e) && (e.Status == 404 || e.Code == "NoSuchKey" || e.Code == "NoSuchBucket")
+	return errors.As(err, &e) && e.Code != "NoSuchBucket" && (e.Status == 404 || e.Code == "NoSuchKey")
 }
 
 // retryableCodes are the cloud codes worth another try; everything 5xx is too.

@@ -155,6 +155,10 @@ func (st *Store) fail(operation, name string, err error) error {
 	if !errors.As(err, &e) {
 		err, _ = classify("oss", operation, err)
 	}
+	if HasCode(err, "NoSuchBucket") {
+		return fmt.Errorf("%s oss://%s/%s: the bucket %s does not exist in %s (check source.bucket and source.region): %w",
+			strings.ToLower(operation[:1])+operation[1:], st.bucket, st.Key(name), st.bucket, st.region, err)
+	}
 	return fmt.Errorf("%s oss://%s/%s: %w", strings.ToLower(operation[:1])+operation[1:], st.bucket, st.Key(name), err)
 }
 

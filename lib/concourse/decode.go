@@ -237,6 +237,10 @@ func checkStruct(problems *Problems, path string, object map[string]any, t refle
 	}
 	for _, key := range sortedKeys(object) {
 		f, known := byName[key]
+		if !known && len(key) > problemsMaxQuoted {
+			problems.Add(path, "unknown key %s", quote(key))
+			continue
+		}
 		if !known {
 			message := "unknown key"
 			if guess := closest(key, names); guess != "" {
@@ -322,8 +326,11 @@ func describe(node any) string {
 	case nil:
 		return "null"
 	case string:
-		return fmt.Sprintf("the string %q", v)
+		return "the string " + quote(v)
 	case json.Number:
+		if len(v) > problemsMaxQuoted {
+			return "the number " + quote(string(v))
+		}
 		return "the number " + string(v)
 	case bool:
 		return strconv.FormatBool(v)
@@ -399,10 +406,10 @@ type Duration time.Duration
 func (d *Duration) UnmarshalText(text []byte) error {
 	parsed, err := time.ParseDuration(string(text))
 	if err != nil {
-		return fmt.Errorf("expected a duration such as 90s or 2h, got %q", text)
+		return fmt.Errorf("expected a duration such as 90s or 2h, got %s", quote(string(text)))
 	}
 	if parsed < 0 {
-		return fmt.Errorf("expected a positive duration, got %q", text)
+		return fmt.Errorf("expected a positive duration, got %s", quote(string(text)))
 	}
 	*d = Duration(parsed)
 	return nil

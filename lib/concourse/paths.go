@@ -42,8 +42,11 @@ func (e Env) File(param, pattern string) (string, error) {
 		return "", fmt.Errorf("%s %s matches %d files in %s, expected exactly one%s", param, problems.Quote(pattern), len(matches), e.Dir, listed(names))
 	}
 	rel, _ := filepath.Rel(e.Dir, matches[0]) // as above
-	if _, err := e.regular(param, rel); err != nil {
-		return "", err
+	if _, err := e.regular(rel); err != nil {
+		if filepath.ToSlash(rel) == pattern {
+			return "", fmt.Errorf("%s %s %w", param, problems.Quote(pattern), err)
+		}
+		return "", fmt.Errorf("%s %s matches %s, which %w", param, problems.Quote(pattern), problems.Quote(rel), err)
 	}
 	return matches[0], nil
 }
@@ -55,9 +58,9 @@ func (e Env) ReadFile(param, name string) ([]byte, error) {
 	if err := local(param, name); err != nil {
 		return nil, err
 	}
-	real, err := e.regular(param, name)
+	real, err := e.regular(name)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s %s %w", param, problems.Quote(name), err)
 	}
 	// O_NONBLOCK: should the file have been swapped for a FIFO since it was looked at, opening
 	// it returns at once instead of waiting for a writer (and reading it then fails).
@@ -84,9 +87,9 @@ func (e Env) Subdir(param, name string) (string, error) {
 	if err := local(param, name); err != nil {
 		return "", err
 	}
-	real, err := e.inside(param, name)
+	real, err := e.inside(name)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%s %s %w", param, problems.Quote(name), err)
 	}
 	if info, err := os.Stat(real); err != nil || !info.IsDir() {
 		return "", fmt.Errorf("%s %s is not a directory in the build directory", param, problems.Quote(name))
@@ -102,38 +105,39 @@ func local(param, name string) error {
 	return nil
 }
 
-// regular resolves name inside the build directory and requires a regular file there.
-func (e Env) regular(param, name string) (string, error) {
-	real, err := e.inside(param, name)
+// regular resolves name inside the build directory and requires a regular file there; its
+// error completes a sentence that starts with the param and the name.
+func (e Env) regular(name string) (string, error) {
+	real, err := e.inside(name)
 	if err != nil {
 		return "", err
 	}
 	info, err := os.Stat(real)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", param, err)
+		return "", fmt.Errorf("cannot be read: %w", err)
 	}
 	if !info.Mode().IsRegular() {
-		return "", fmt.Errorf("%s %s is not a regular file (it is %s)", param, problems.Quote(name), kindOfFile(info.Mode()))
+		return "", fmt.Errorf("is not a regular file (it is %s)", kindOfFile(info.Mode()))
 	}
 	return real, nil
 }
 
 // inside resolves every symbolic link of name and requires the result to be inside the build
 // directory (itself resolved, since Concourse may hand a path through a link).
-func (e Env) inside(param, name string) (string, error) {
+func (e Env) inside(name string) (string, error) {
 	dir, err := filepath.EvalSymlinks(e.Dir)
 	if err != nil {
-		return "", fmt.Errorf("%s: the build directory: %w", param, err)
+		return "", fmt.Errorf("cannot be looked up: the build directory: %w", err)
 	}
 	real, err := filepath.EvalSymlinks(filepath.Join(dir, name))
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("%s %s: no such file in the build directory: %w", param, problems.Quote(name), fs.ErrNotExist)
+		return "", fmt.Errorf("does not exist in the build directory: %w", fs.ErrNotExist)
 	}
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", param, err)
+		return "", fmt.Errorf("cannot be looked up: %w", err)
 	}
 	if rel, err := filepath.Rel(dir, real); err != nil || !filepath.IsLocal(rel) {
-		return "", fmt.Errorf("%s %s leads outside the build directory through a symbolic link", param, problems.Quote(name))
+		return "", errors.New("leads outside the build directory through a symbolic link")
 	}
 	return real, nil
 }

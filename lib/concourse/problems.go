@@ -10,3 +10,8 @@ type (
 )
 
 func joinPath(prefix, path string) string { return problems.Join(prefix, path) }
+
+// quote and problemsMaxQuoted are lib/problems' quoting: a value in a message is cut short.
+var quote = problems.Quote
+
+const problemsMaxQuoted = problems.MaxQuoted

@@ -149,7 +149,7 @@ func testPaths(t *testing.T, context spec.G, it spec.S) {
 		_, err := env.File("params.file", "candidate/out.tgz")
 		Expect(err).To(MatchError(`params.file "candidate/out.tgz" leads outside the build directory through a symbolic link`))
 		_, err = env.File("params.heavy_stemcell", "elsewhere/*.tgz")
-		Expect(err).To(MatchError(`params.heavy_stemcell "elsewhere/cpi-9.tgz" leads outside the build directory through a symbolic link`))
+		Expect(err).To(MatchError(`params.heavy_stemcell "elsewhere/*.tgz" matches "elsewhere/cpi-9.tgz", which leads outside the build directory through a symbolic link`))
 		_, err = env.ReadFile("params.promote", "version/planted")
 		Expect(err).To(MatchError(`params.promote "version/planted" leads outside the build directory through a symbolic link`))
 		_, err = env.Subdir("params.release_dir", "elsewhere")

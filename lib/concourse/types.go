@@ -28,7 +28,7 @@ func (v *Version) UnmarshalJSON(data []byte) error {
 	for key, value := range raw {
 		text, ok, err := scalarText(value)
 		if err != nil {
-			return fmt.Errorf("key %q: %w", key, err)
+			return fmt.Errorf("key %s: %w", quote(key), err)
 		}
 		if ok {
 			out[key] = text

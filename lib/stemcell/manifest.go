@@ -240,6 +240,10 @@ var (
 	plainToken = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
 )
 
+// IsName reports whether s can be a stemcell's name (and so a line's): letters, digits, '.',
+// '_', '+' and '-', starting with a letter or digit, as Validate requires of stemcell.MF.
+func IsName(s string) bool { return plainToken.MatchString(s) }
+
 // Validate checks that the manifest describes a stemcell the Alibaba Cloud CPI can use, heavy
 // or light, and reports every problem at once.
 func (m *Manifest) Validate() error {

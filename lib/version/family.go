@@ -7,6 +7,8 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	semi "github.com/cppforlife/go-semi-semantic/version"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/problems"
 )
 
 const latestKeyword = "latest"
@@ -66,7 +68,7 @@ type FamilyError struct {
 }
 
 func (e *FamilyError) Error() string {
-	return fmt.Sprintf("invalid version_family %q: %s (%s)", e.Input, e.Reason, acceptedFamilies)
+	return fmt.Sprintf("invalid version_family %s: %s (%s)", problems.Quote(e.Input), e.Reason, acceptedFamilies)
 }
 
 // ParseFamily parses a version family; surrounding spaces are ignored. A bad
@@ -90,6 +92,10 @@ func ParseFamily(s string) (Family, error) {
 			return Family{}, &FamilyError{Input: s, Reason: "semver constraints may not have a pre-release or build part, since only release parts are compared"}
 		}
 		c, err := semver.NewConstraint(t)
+		if err != nil && len(t) > problems.MaxQuoted {
+			// semver's reason quotes the constraint whole.
+			return Family{}, &FamilyError{Input: s, Reason: "not a semver constraint"}
+		}
 		if err != nil {
 			return Family{}, &FamilyError{Input: s, Reason: "not a semver constraint: " + err.Error()}
 		}
@@ -116,7 +122,7 @@ func parsePrefix(n string) (prefix []int, reason string) {
 	for i, p := range parts {
 		c, ok, err := semi.NewVerSegCompIntFromString(p)
 		if err != nil || !ok {
-			return nil, fmt.Sprintf("N in N.latest must be '.'-separated numbers without leading zeros, got component %q", p)
+			return nil, fmt.Sprintf("N in N.latest must be '.'-separated numbers without leading zeros, got component %s", problems.Quote(p))
 		}
 		prefix[i] = c.I
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	semi "github.com/cppforlife/go-semi-semantic/version"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/problems"
 )
 
 // formatHint is appended to parse errors so that users see what is expected.
@@ -32,10 +34,19 @@ type ParseError struct {
 }
 
 func (e *ParseError) Error() string {
-	return fmt.Sprintf("invalid BOSH version %q: %s (%s)", e.Input, e.Err, formatHint)
+	return fmt.Sprintf("invalid BOSH version %s: %s (%s)", problems.Quote(e.Input), e.reason(), formatHint)
 }
 
 func (e *ParseError) Unwrap() error { return e.Err }
+
+// reason is go-semi-semantic's reason, which quotes the input whole (twice, for a bad
+// segment): for a long input it is left out, the quoted prefix says enough.
+func (e *ParseError) reason() string {
+	if len(e.Input) > problems.MaxQuoted {
+		return "not of the form below"
+	}
+	return e.Err.Error()
+}
 
 // InvalidVersionsError reports every unparseable entry of a list handed to
 // ParseAll or SortStrings, in input order.
@@ -53,7 +64,7 @@ func (e *InvalidVersionsError) Error() string {
 		if i > 0 {
 			b.WriteString(";")
 		}
-		fmt.Fprintf(&b, " %q (%s)", pe.Input, pe.Err)
+		fmt.Fprintf(&b, " %s (%s)", problems.Quote(pe.Input), pe.reason())
 	}
 	b.WriteString(" (" + formatHint + ")")
 	return b.String()

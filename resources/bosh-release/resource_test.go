@@ -26,6 +26,7 @@ func TestBoshReleaseResource(t *testing.T) {
 	suite("publish and fetch", func(t *testing.T, when spec.G, it spec.S) { testPublish(t, when, it, binary, fixtures) })
 	suite("check", func(t *testing.T, when spec.G, it spec.S) { testCheck(t, when, it, binary, fixtures) })
 	suite("refusals", func(t *testing.T, when spec.G, it spec.S) { testRefusals(t, when, it, binary, fixtures) })
+	suite("hostile input", func(t *testing.T, when spec.G, it spec.S) { testInput(t, when, it, binary, fixtures) })
 	suite.Run(t)
 }
 

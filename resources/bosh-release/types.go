@@ -6,6 +6,7 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/artifact"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
+	"github.com/bosh-alicloud/concourse-pack/lib/problems"
 	"github.com/bosh-alicloud/concourse-pack/lib/version"
 )
 
@@ -23,11 +24,11 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 // Validate checks the release name (the kit validates the cloud block it embeds).
 func (s Source) Validate() error {
-	var problems concourse.Problems
+	var found concourse.Problems
 	if s.Name != "" && !namePattern.MatchString(s.Name) {
-		problems.Add("name", "expected a release name of letters, digits, '-', '_' and '.', got %q", s.Name)
+		found.Add("name", "expected a release name of letters, digits, '-', '_' and '.', got %s", problems.Quote(s.Name))
 	}
-	return problems.Err()
+	return found.Err()
 }
 
 // Version is a published release version: {"version": "61.0.1-rc.3"}.

@@ -282,6 +282,8 @@ func TestLightStemcellResource(t *testing.T) {
 			Expect(cloud.Keys(t, "")).To(BeEmpty(), "no object left, not even the raw image")
 			Expect(copies(cloud)).To(Equal(0))
 		})
+
+		when("given hostile or careless input", func() { testInput(t, it, binary) })
 	}, spec.Report(report.Terminal{}))
 }
 

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/artifact"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
+	"github.com/bosh-alicloud/concourse-pack/lib/problems"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell"
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/records"
 	"github.com/bosh-alicloud/concourse-pack/lib/version"
 )
@@ -24,11 +28,24 @@ type Source struct {
 
 // Validate checks the channel (the kit validates the cloud block it embeds).
 func (s Source) Validate() error {
-	var problems concourse.Problems
-	if s.Channel != "" && s.Channel != records.ChannelPublished && s.Channel != records.ChannelCandidate {
-		problems.Add("channel", "expected %q or %q, got %q", records.ChannelPublished, records.ChannelCandidate, s.Channel)
+	var found concourse.Problems
+	if s.Stemcell != "" && !stemcell.IsName(s.Stemcell) {
+		found.Add("stemcell", "expected a stemcell line name of letters, digits, '.', '_', '+' and '-' (such as bosh-alicloud-kvm-ubuntu-noble), got %s", problems.Quote(s.Stemcell))
 	}
-	return problems.Err()
+	checkRegions(&found, "regions", s.Regions)
+	if s.Channel != "" && s.Channel != records.ChannelPublished && s.Channel != records.ChannelCandidate {
+		found.Add("channel", "expected %q or %q, got %s", records.ChannelPublished, records.ChannelCandidate, problems.Quote(s.Channel))
+	}
+	return found.Err()
+}
+
+// checkRegions requires every region of a list to be a region id.
+func checkRegions(found *concourse.Problems, key string, regions []string) {
+	for i, r := range regions {
+		if !alicloud.IsRegionID(r) {
+			found.Add(fmt.Sprintf("%s[%d]", key, i), "expected a region id such as cn-hangzhou, got %s", problems.Quote(r))
+		}
+	}
 }
 
 func (s Source) channel() string {
@@ -71,20 +88,24 @@ type PutParams struct {
 
 // Validate requires exactly one action.
 func (p PutParams) Validate() error {
-	var problems concourse.Problems
+	var found concourse.Problems
 	switch {
 	case p.HeavyStemcell == "" && p.Promote == "":
-		problems.Add("heavy_stemcell", "missing: give heavy_stemcell (to build) or promote (to publish a candidate)")
+		found.Add("heavy_stemcell", "missing: give heavy_stemcell (to build) or promote (to publish a candidate)")
 	case p.HeavyStemcell != "" && p.Promote != "":
-		problems.Add("promote", "give either heavy_stemcell or promote, not both")
+		found.Add("promote", "give either heavy_stemcell or promote, not both")
+	}
+	checkRegions(&found, "regions", p.Regions)
+	if p.BaseRegion != "" && !alicloud.IsRegionID(p.BaseRegion) {
+		found.Add("base_region", "expected a region id such as cn-hangzhou, got %s", problems.Quote(p.BaseRegion))
 	}
 	if p.Concurrency < 0 {
-		problems.Add("concurrency", "expected 1 or more, got %d", p.Concurrency)
+		found.Add("concurrency", "expected 1 or more, got %d", p.Concurrency)
 	}
 	if p.CopiesPerSource < 0 {
-		problems.Add("copies_per_source", "expected 1 or more, got %d", p.CopiesPerSource)
+		found.Add("copies_per_source", "expected 1 or more, got %d", p.CopiesPerSource)
 	}
-	return problems.Err()
+	return found.Err()
 }
 
 func (p PutParams) public() bool { return p.Public == nil || *p.Public }
