@@ -54,8 +54,8 @@ func stopped(t *testing.T, binary string, params map[string]any, dest string, si
 	case err = <-exited:
 	case <-time.After(15 * time.Second):
 		_ = cmd.Process.Kill()
-		<-exited
-		t.Fatalf("still running 15 s after %s: %s", sig, stderr.String())
+		killed := <-exited
+		t.Fatalf("still running 15 s after %s (then killed: %v): %s", sig, killed, stderr.String())
 	}
 	s := step{stdout: stdout.String(), stderr: stderr.String()}
 	var exitErr *exec.ExitError

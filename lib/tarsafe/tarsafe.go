@@ -1,5 +1,6 @@
 // Package tarsafe is how every tarball reader of the pack walks a gzipped tarball and checks its
-// member names, so that no archive can write outside the directory it is unpacked into.
+// member names, and how an archive someone else will unpack is checked whole (Check), so that no
+// archive can write outside the directory it is unpacked into.
 //
 // It is a leaf: it imports nothing of the pack and keeps nothing it reads.
 package tarsafe

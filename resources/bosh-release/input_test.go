@@ -112,10 +112,12 @@ func testInput(t *testing.T, when spec.G, it spec.S, binary string, f *fixtures)
 		case err = <-exited:
 		case <-time.After(15 * time.Second):
 			_ = cmd.Process.Kill()
-			<-exited
-			t.Fatalf("still running 15 s after SIGTERM: %s", stderr.String())
+			killed := <-exited
+			t.Fatalf("still running 15 s after SIGTERM (then killed: %v): %s", killed, stderr.String())
 		}
-		Expect(time.Since(start)).To(BeNumerically("<", 5*time.Second))
+		took := time.Since(start)
+		t.Logf("exited %s after SIGTERM", took)
+		Expect(took).To(BeNumerically("<", 5*time.Second))
 		var exitErr *exec.ExitError
 		Expect(errors.As(err, &exitErr)).To(BeTrue(), "%v", err)
 		Expect(exitErr.ExitCode()).To(Equal(1))
@@ -208,8 +210,8 @@ func runFor(t *testing.T, binary, verb string, request any, dir string, limit ti
 	case err = <-exited:
 	case <-time.After(limit):
 		_ = cmd.Process.Kill()
-		<-exited
-		t.Fatalf("%s still running after %s: %s", verb, limit, stderr.String())
+		killed := <-exited
+		t.Fatalf("%s still running after %s (then killed: %v): %s", verb, limit, killed, stderr.String())
 	}
 	s := step{stdout: stdout.String(), stderr: stderr.String()}
 	var exitErr *exec.ExitError
