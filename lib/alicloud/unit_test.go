@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -47,12 +48,37 @@ func testCloudValidate(t *testing.T, _ spec.G, it spec.S) {
 			"access_key_secret: missing: access_key_id is set without it",
 			`region: expected a region id such as cn-hangzhou, got "Hangzhou"`,
 			`bucket: expected an OSS bucket name`,
-			`prefix: must not start with /`,
+			`prefix: expected names of letters, digits, '-', '_' and '.' separated by '/'`,
 			`assume_role_arn: expected a RAM role ARN`,
 			`oss_endpoint: expected an http(s) URL`,
 		} {
 			Expect(err.Error()).To(ContainSubstring(want))
 		}
+	})
+
+	it("accepts a prefix of plain names and refuses one that climbs out or is not clean", func() {
+		for _, prefix := range []string{"releases/", "ci/light-stemcells/", "a", "v1.2_x-y/"} {
+			c := valid
+			c.Prefix = prefix
+			Expect(c.Validate()).To(Succeed(), prefix)
+		}
+		for _, prefix := range []string{"../", "a/../b/", "./", "/x/", "a//b/", ".hidden/", `a\b/`, "/"} {
+			c := valid
+			c.Prefix = prefix
+			Expect(c.Validate()).To(MatchError(ContainSubstring("prefix: expected names of letters")), prefix)
+		}
+	})
+
+	it("takes a missing object for not found, and a missing bucket not", func() {
+		Expect(IsNotFound(&Error{Service: "oss", Status: 404, Code: "NoSuchKey"})).To(BeTrue())
+		Expect(IsNotFound(&Error{Service: "oss", Status: 404})).To(BeTrue(), "a HEAD answer has no code")
+		Expect(IsNotFound(&Error{Service: "oss", Status: 404, Code: "NoSuchBucket"})).To(BeFalse())
+	})
+
+	it("quotes a short prefix of a huge value", func() {
+		c := valid
+		c.Region = strings.Repeat("r", 1<<20)
+		Expect(c.Validate()).To(MatchError(`region: expected a region id such as cn-hangzhou, got "` + strings.Repeat("r", 64) + `"… (1048576 bytes)`))
 	})
 
 	it("refuses both keys and a RAM role, and neither", func() {

@@ -15,3 +15,5 @@ func joinPath(prefix, path string) string { return problems.Join(prefix, path) }
 var quote = problems.Quote
 
 const problemsMaxQuoted = problems.MaxQuoted
+
+var problemsFrom = problems.From

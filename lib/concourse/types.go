@@ -70,6 +70,7 @@ func (v Version) String() string {
 
 // DecodeVersion copies a version into a struct of string fields (matched by json tag), ignoring
 // keys the struct does not know; fields tagged `required:"true"` must be present and non-empty.
+// A struct with a Validate method then checks its values, reporting under "version".
 func DecodeVersion(v Version, into any) error {
 	rv := reflect.ValueOf(into)
 	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
@@ -86,6 +87,9 @@ func DecodeVersion(v Version, into any) error {
 			continue
 		}
 		rv.Elem().FieldByIndex(f.index).SetString(value)
+	}
+	if v, ok := into.(interface{ Validate() error }); ok && len(problems) == 0 {
+		collect(&problems, problemsFrom("version", v.Validate()))
 	}
 	return problems.Err()
 }

@@ -240,9 +240,10 @@ var (
 	plainToken = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
 )
 
-// IsName reports whether s can be a stemcell's name (and so a line's): letters, digits, '.',
-// '_', '+' and '-', starting with a letter or digit, as Validate requires of stemcell.MF.
-func IsName(s string) bool { return plainToken.MatchString(s) }
+// IsName reports whether s can be a stemcell's name (and so a line's): at most 255 letters,
+// digits, '.', '_', '+' and '-', starting with a letter or digit, as Validate requires of
+// stemcell.MF (which does not bound the length; object keys, which hold the name, do).
+func IsName(s string) bool { return len(s) <= 255 && plainToken.MatchString(s) }
 
 // Validate checks that the manifest describes a stemcell the Alibaba Cloud CPI can use, heavy
 // or light, and reports every problem at once.

@@ -154,7 +154,7 @@ func testInput(t *testing.T, when spec.G, it spec.S, binary string, f *fixtures)
 		s := run(t, binary, "check", map[string]any{"source": withKey(source, "name", huge+"/")}, "")
 		Expect(s.code).To(Equal(1))
 		Expect(len(s.stderr)).To(BeNumerically("<", 2000), "stderr is short")
-		Expect(s.stderr).To(ContainSubstring(`source.name: expected a release name of letters, digits, '-', '_' and '.', got "nnnn`))
+		Expect(s.stderr).To(ContainSubstring(`source.name: expected a release name of at most 255 letters, digits, '-', '_' and '.', got "nnnn`))
 		Expect(s.stderr).To(ContainSubstring(`… (20000001 bytes)`))
 
 		s = run(t, binary, "check", map[string]any{"source": withKey(source, "version_family", huge)}, "")
@@ -219,4 +219,20 @@ func runFor(t *testing.T, binary, verb string, request any, dir string, limit ti
 		s.code = exitErr.ExitCode()
 	}
 	return s, time.Since(start)
+}
+
+func testHugeValues(t *testing.T, _ spec.G, it spec.S, binary string) {
+	var Expect = NewWithT(t).Expect
+	it("refuses a valid but huge name, and a huge version, each in one short line", func() {
+		source := withKey(testtools.NewCloud(t).Source(), "name", "cpi")
+		s := run(t, binary, "check", map[string]any{"source": withKey(source, "name", strings.Repeat("n", 20_000_000))}, "")
+		Expect(s.code).To(Equal(1))
+		Expect(len(s.stderr)).To(BeNumerically("<", 2000), "stderr is short")
+		Expect(s.stderr).To(ContainSubstring(`source.name: expected a release name of at most 255 letters`))
+
+		s = run(t, binary, "in", map[string]any{"source": source, "version": map[string]string{"version": strings.Repeat("1", 20_000_000) + "/x"}}, t.TempDir())
+		Expect(s.code).To(Equal(1))
+		Expect(len(s.stderr)).To(BeNumerically("<", 2000), "stderr is short")
+		Expect(s.stderr).To(ContainSubstring(`version: invalid BOSH version "1111`))
+	})
 }

@@ -27,6 +27,7 @@ func TestBoshReleaseResource(t *testing.T) {
 	suite("check", func(t *testing.T, when spec.G, it spec.S) { testCheck(t, when, it, binary, fixtures) })
 	suite("refusals", func(t *testing.T, when spec.G, it spec.S) { testRefusals(t, when, it, binary, fixtures) })
 	suite("hostile input", func(t *testing.T, when spec.G, it spec.S) { testInput(t, when, it, binary, fixtures) })
+	suite("huge values", func(t *testing.T, when spec.G, it spec.S) { testHugeValues(t, when, it, binary) })
 	suite.Run(t)
 }
 

@@ -20,13 +20,15 @@ type Source struct {
 	Prereleases bool `json:"prereleases"`
 }
 
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+// namePattern is a release name: bosh's are far shorter than 255 bytes, and an object key
+// (which holds it twice) has at most 1,023.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$`)
 
 // Validate checks the release name (the kit validates the cloud block it embeds).
 func (s Source) Validate() error {
 	var found concourse.Problems
 	if s.Name != "" && !namePattern.MatchString(s.Name) {
-		found.Add("name", "expected a release name of letters, digits, '-', '_' and '.', got %s", problems.Quote(s.Name))
+		found.Add("name", "expected a release name of at most 255 letters, digits, '-', '_' and '.', got %s", problems.Quote(s.Name))
 	}
 	return found.Err()
 }
@@ -34,6 +36,12 @@ func (s Source) Validate() error {
 // Version is a published release version: {"version": "61.0.1-rc.3"}.
 type Version struct {
 	Version string `json:"version" required:"true"`
+}
+
+// Validate requires a BOSH version, as every version out emits is.
+func (v Version) Validate() error {
+	_, err := version.Parse(v.Version)
+	return err
 }
 
 // GetParams tune in: tarball (false fetches only the files describing the release) and

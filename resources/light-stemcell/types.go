@@ -30,7 +30,7 @@ type Source struct {
 func (s Source) Validate() error {
 	var found concourse.Problems
 	if s.Stemcell != "" && !stemcell.IsName(s.Stemcell) {
-		found.Add("stemcell", "expected a stemcell line name of letters, digits, '.', '_', '+' and '-' (such as bosh-alicloud-kvm-ubuntu-noble), got %s", problems.Quote(s.Stemcell))
+		found.Add("stemcell", "expected a stemcell line name of at most 255 letters, digits, '.', '_', '+' and '-' (such as bosh-alicloud-kvm-ubuntu-noble), got %s", problems.Quote(s.Stemcell))
 	}
 	checkRegions(&found, "regions", s.Regions)
 	if s.Channel != "" && s.Channel != records.ChannelPublished && s.Channel != records.ChannelCandidate {
@@ -58,6 +58,12 @@ func (s Source) channel() string {
 // Version is a light stemcell version: {"version": "1.484"}.
 type Version struct {
 	Version string `json:"version" required:"true"`
+}
+
+// Validate requires a BOSH version, as every version out emits is.
+func (v Version) Validate() error {
+	_, err := version.Parse(v.Version)
+	return err
 }
 
 // GetParams tune in: tarball and preserve_filename (keep light-<heavy name> instead of stemcell.tgz) as for every
