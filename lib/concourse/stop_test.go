@@ -71,7 +71,7 @@ func testStop(t *testing.T, context spec.G, it spec.S, binary string) {
 	it("cancels the step's context on SIGTERM: the step cleans up and fails", func() {
 		dest := t.TempDir()
 		s, took := stopped(t, binary, map[string]any{"block": "context"}, dest, syscall.SIGTERM)
-		Expect(s.code).To(Equal(1), s.stderr)
+		Expect(s.code).To(Equal(1), "%s", s.stderr)
 		Expect(took).To(BeNumerically("<", time.Second))
 		Expect(s.stdout).To(BeEmpty())
 		Expect(s.stderr).To(ContainSubstring("warning: stopped by SIGTERM: stopping the step and cleaning up"))
@@ -89,7 +89,7 @@ func testStop(t *testing.T, context spec.G, it spec.S, binary string) {
 	it("exits 1 within 5 s of SIGTERM even when the step ignores it, before Concourse's SIGKILL", func() {
 		dest := t.TempDir()
 		s, took := stopped(t, binary, map[string]any{"block": "forever"}, dest, syscall.SIGTERM)
-		Expect(s.code).To(Equal(1), s.stderr)
+		Expect(s.code).To(Equal(1), "%s", s.stderr)
 		Expect(took).To(BeNumerically(">=", 3900*time.Millisecond), "the step had its StopGrace of 4 s")
 		Expect(took).To(BeNumerically("<", 5*time.Second))
 		Expect(s.stdout).To(BeEmpty())

@@ -25,6 +25,10 @@ type Version struct {
 	v   semi.Version
 }
 
+// MaxLength is the longest version Parse accepts: far above any real one, and short enough for
+// the object keys that hold versions (1,023 bytes at most).
+const MaxLength = 255
+
 // ParseError reports a string that is not a BOSH version.
 type ParseError struct {
 	// Input is the text that failed to parse.
@@ -42,6 +46,9 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // reason is go-semi-semantic's reason, which quotes the input whole (twice, for a bad
 // segment): for a long input it is left out, the quoted prefix says enough.
 func (e *ParseError) reason() string {
+	if len(e.Input) > MaxLength {
+		return e.Err.Error()
+	}
 	if len(e.Input) > problems.MaxQuoted {
 		return "not of the form below"
 	}
@@ -81,8 +88,11 @@ func (e *InvalidVersionsError) Unwrap() []error {
 
 // Parse parses s exactly as the bosh CLI does (go-semi-semantic's
 // NewVersionFromString). It does not trim spaces or accept anything bosh
-// would reject. A failure is a *ParseError naming s.
+// would reject, nor anything longer than MaxLength. A failure is a *ParseError naming s.
 func Parse(s string) (Version, error) {
+	if len(s) > MaxLength {
+		return Version{}, &ParseError{Input: s, Err: fmt.Errorf("longer than %d bytes", MaxLength)}
+	}
 	v, err := semi.NewVersionFromString(s)
 	if err != nil {
 		return Version{}, &ParseError{Input: s, Err: err}

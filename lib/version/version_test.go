@@ -66,6 +66,17 @@ func testParse(t *testing.T, context spec.G, it spec.S) {
 		}
 	})
 
+	it("refuses a version longer than MaxLength, and quotes only a short prefix of a long one", func() {
+		Expect(version.Parse(strings.Repeat("a", version.MaxLength))).NotTo(BeZero())
+		_, err := version.Parse(strings.Repeat("a", version.MaxLength+1))
+		Expect(err).To(MatchError(ContainSubstring("longer than 255 bytes")))
+		_, err = version.Parse(strings.Repeat("1", 20_000_000))
+		Expect(err).To(MatchError(HavePrefix(`invalid BOSH version "` + strings.Repeat("1", 64) + `"… (20000000 bytes): longer than 255 bytes (want`)))
+		_, err = version.Parse(strings.Repeat("a.", 50) + "/")
+		Expect(err).To(MatchError(HavePrefix(`invalid BOSH version "` + strings.Repeat("a.", 32) + `"… (101 bytes): not of the form below (want`)))
+		Expect(len(err.Error())).To(BeNumerically("<", 400), "go-semi-semantic's reason, which quotes the input twice, is left out")
+	})
+
 	it("MustParse panics on a bad version and not on a good one", func() {
 		Expect(func() { version.MustParse("1..2") }).To(PanicWith(MatchError(ContainSubstring(`"1..2"`))))
 		Expect(version.MustParse("1.2").String()).To(Equal("1.2"))

@@ -124,7 +124,7 @@ func testInput(t *testing.T, it spec.S, binary string) {
 		began := time.Now()
 		cmd, _, stderr, exited := start("out", map[string]any{"source": source("candidate"),
 			"params": map[string]any{"heavy_stemcell": "*.tgz", "regions": []string{"cn-hangzhou"}}}, build)
-		Expect(wait(cmd, exited, stderr, 20*time.Second)).To(Equal(1), stderr.String())
+		Expect(wait(cmd, exited, stderr, 20*time.Second)).To(Equal(1), "%s", stderr.String())
 		Expect(time.Since(began)).To(BeNumerically("<", 5*time.Second))
 		Expect(stderr.String()).To(ContainSubstring("which is not a regular file (it is a FIFO)"))
 		nothingPublished()
@@ -139,7 +139,7 @@ func testInput(t *testing.T, it spec.S, binary string) {
 		NewWithT(t).Eventually(func() int { return copies(cloud) }, 20*time.Second, 20*time.Millisecond).Should(BeNumerically(">=", 1))
 		Expect(cmd.Process.Signal(syscall.SIGTERM)).To(Succeed())
 		signalled := time.Now()
-		Expect(wait(cmd, exited, stderr, 15*time.Second)).To(Equal(1), stderr.String())
+		Expect(wait(cmd, exited, stderr, 15*time.Second)).To(Equal(1), "%s", stderr.String())
 		took := time.Since(signalled)
 		t.Logf("exited %s after SIGTERM", took)
 		Expect(took).To(BeNumerically("<", 5*time.Second))
