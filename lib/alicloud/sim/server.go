@@ -278,7 +278,8 @@ type call struct {
 	errCode                 string
 	requestID               string
 	faultID                 string
-	lostAnswer              bool // served, then the connection is dropped instead of the answer
+	lostAnswer              bool  // served, then the connection is dropped instead of the answer
+	bandwidth               int64 // bytes per second of the bodies; 0: unlimited
 }
 
 type callKey struct{}
