@@ -310,6 +310,11 @@ func (s *Session) DeleteImage(ctx context.Context, region, id string) error {
 		s.opts.Log.Warnf("deleted image %s in %s before ECS listed it: its snapshots could not be looked up and may remain", id, region)
 		return nil
 	}
+	// ECS deletes an image in the background and refuses to delete its snapshots until it is
+	// gone (the CPI waits the same way).
+	if err := s.waitGone(ctx, region, id); err != nil {
+		return err
+	}
 	for _, snapshot := range image.SnapshotIDs() {
 		err := s.ecsCall(ctx, region, "DeleteSnapshot", map[string]string{"SnapshotId": snapshot, "Force": "true"}, nil)
 		if err != nil && !HasCode(err, "InvalidSnapshotId.NotFound") {
@@ -317,6 +322,30 @@ func (s *Session) DeleteImage(ctx context.Context, region, id string) error {
 		}
 	}
 	return nil
+}
+
+// deletionWait bounds how long DeleteImage waits for ECS to finish deleting an image.
+const deletionWait = 5 * time.Minute
+
+// waitGone waits until DescribeImages no longer lists an image being deleted, looking after
+// 100 ms and then backing off to 5 s between looks.
+func (s *Session) waitGone(ctx context.Context, region, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, deletionWait)
+	defer cancel()
+	for pause := 100 * time.Millisecond; ; pause = min(2*pause, 5*time.Second) {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("deleting image %s in %s: still listed after %s: %w", id, region, deletionWait, ctx.Err())
+		case <-time.After(pause):
+		}
+		_, err := s.Image(ctx, region, id)
+		switch {
+		case HasCode(err, "ImageNotFound"):
+			return nil
+		case err != nil:
+			return fmt.Errorf("waiting for image %s in %s to be deleted: %w", id, region, err)
+		}
+	}
 }
 
 // TagImage adds tags to an image.
