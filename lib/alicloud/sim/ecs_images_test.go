@@ -98,7 +98,7 @@ func testECSImages(t *testing.T, context spec.G, it spec.S) {
 			Expect(img.Size).To(Equal(5))
 			Expect(img.IsCopied).To(BeFalse())
 			Expect(img.Usage).To(Equal("none"))
-			Expect(img.Tags.Tag).To(ConsistOf(ecs.Tag{TagKey: "stemcell", TagValue: "1.484"}))
+			Expect(img.Tags.Tag).To(ConsistOf(ecs.Tag{TagKey: "stemcell", TagValue: "1.484", Key: "stemcell", Value: "1.484"}))
 			disk := img.DiskDeviceMappings.DiskDeviceMapping[0]
 			Expect(disk.SnapshotId).To(MatchRegexp(`^s-[a-z0-9]{20}$`))
 			Expect(disk.ImportOSSBucket).To(Equal("stemcells"))
@@ -353,8 +353,18 @@ func testECSImages(t *testing.T, context spec.G, it spec.S) {
 			di.RegionId, di.ImageId = homeRegion, id
 			_, err = c.DeleteImage(di)
 			Expect(err).NotTo(HaveOccurred())
+			// Deletion takes time: the image is still listed, its snapshot still refused, and
+			// a repeated DeleteImage is accepted.
+			Expect(imageByID(c, homeRegion, id)).NotTo(BeNil())
+			_, err = c.DeleteSnapshot(ds)
+			expectServerError(err, 403, "SnapshotCreatedImage")
+			_, err = c.DeleteImage(di)
+			Expect(err).NotTo(HaveOccurred())
+			e.clock.Advance(200 * time.Millisecond)
 			Expect(imageByID(c, homeRegion, id)).To(BeNil())
-			Expect(eventStatuses(eventsOf(e.srv, id))).To(Equal([]string{"Creating", "Available", "Deleted"}))
+			evs := eventsOf(e.srv, id)
+			Expect(eventStatuses(evs)).To(Equal([]string{"Creating", "Available", "Deleting", "Deleted"}))
+			Expect(eventAt(evs, "Deleted").Sub(eventAt(evs, "Deleting"))).To(Equal(200 * time.Millisecond))
 
 			_, err = c.DeleteImage(di)
 			expectServerError(err, 404, "InvalidImageId.NotFound")

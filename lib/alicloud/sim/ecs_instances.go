@@ -301,7 +301,7 @@ func (s *Server) createInstance(r *ecsReq) (any, *rpcError) {
 				"The requested resource is sold out in the specified zone; try other types of resources or other regions and zones.")
 		}
 		img := e.images[imageID]
-		if img == nil || img.region != r.region || (img.owner != r.acct && !img.sharedWith(r.acct.id) && !img.public) {
+		if img == nil || img.deleting() || img.region != r.region || (img.owner != r.acct && !img.sharedWith(r.acct.id) && !img.public) {
 			return nil, errImageNotFound
 		}
 		if img.status != statusAvailable {
