@@ -30,6 +30,7 @@ func TestSim(t *testing.T) {
 	suite("ECS regions and images", testECSImages)
 	suite("ECS image copies", testECSCopies)
 	suite("ECS instances and stock", testECSInstances)
+	suite("ECS fidelity to real clients", testECSFidelity)
 	suite("Instance metadata", testMetadata)
 	suite("Faults and QPS limits", testFaults)
 	suite("Journal and admin API", testAdmin)
