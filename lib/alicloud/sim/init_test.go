@@ -31,6 +31,7 @@ func TestSim(t *testing.T) {
 	suite("ECS image copies", testECSCopies)
 	suite("ECS instances and stock", testECSInstances)
 	suite("ECS fidelity to real clients", testECSFidelity)
+	suite("TLS and regional endpoints", testTLSAndRegions)
 	suite("Instance metadata", testMetadata)
 	suite("Faults and QPS limits", testFaults)
 	suite("Journal and admin API", testAdmin)
