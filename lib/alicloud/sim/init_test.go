@@ -32,6 +32,7 @@ func TestSim(t *testing.T) {
 	suite("ECS instances and stock", testECSInstances)
 	suite("ECS fidelity to real clients", testECSFidelity)
 	suite("TLS and regional endpoints", testTLSAndRegions)
+	suite("Field coverage against the SDK's typed responses", testCoverage)
 	suite("Instance metadata", testMetadata)
 	suite("Faults and QPS limits", testFaults)
 	suite("Journal and admin API", testAdmin)
