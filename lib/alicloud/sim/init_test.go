@@ -26,6 +26,7 @@ func TestSim(t *testing.T) {
 	suite("OSS listing", testListing)
 	suite("OSS multipart", testMultipart)
 	suite("OSS auth", testOSSAuth)
+	suite("OSS through the v1 SDK", testOSSv1SDK)
 	suite("RPC and STS", testRPC)
 	suite("ECS regions and images", testECSImages)
 	suite("ECS image copies", testECSCopies)
