@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	ossv1 "github.com/aliyun/aliyun-oss-go-sdk/oss"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/sts"
+	ossv1 "github.com/aliyun/aliyun-oss-go-sdk/oss"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
 )
