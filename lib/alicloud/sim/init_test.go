@@ -34,6 +34,7 @@ func TestSim(t *testing.T) {
 	suite("ECS fidelity to real clients", testECSFidelity)
 	suite("TLS and regional endpoints", testTLSAndRegions)
 	suite("Field coverage against the SDK's typed responses", testCoverage)
+	suite("terraform's oss backend", testTerraform)
 	suite("Instance metadata", testMetadata)
 	suite("Faults and QPS limits", testFaults)
 	suite("Journal and admin API", testAdmin)
