@@ -25,6 +25,7 @@ func testECSFidelity(t *testing.T, context spec.G, it spec.S) {
 	it.Before(func() {
 		e = newEnv(t, func(cfg *sim.Config) {
 			cfg.KMSKeys = []sim.KMSKey{{Region: remoteRegion, ID: kmsKey}}
+			cfg.DeleteDuration = 200 * time.Millisecond
 		})
 		c = e.ecsClient(keyID, keySecret)
 	})
@@ -128,7 +129,7 @@ func testECSFidelity(t *testing.T, context spec.G, it spec.S) {
 			Expect(err).NotTo(HaveOccurred())
 		})
 
-		it("takes Config.DeleteDuration", func() {
+		it("takes Config.DeleteDuration, and nothing by default", func() {
 			e = newEnv(t, func(cfg *sim.Config) { cfg.DeleteDuration = 5 * time.Second })
 			c = e.ecsClient(keyID, keySecret)
 			id := e.mustAvailable(c, homeRegion, "slower")
@@ -139,6 +140,15 @@ func testECSFidelity(t *testing.T, context spec.G, it spec.S) {
 			e.clock.Advance(4 * time.Second)
 			Expect(imageByID(c, homeRegion, id)).NotTo(BeNil())
 			e.clock.Advance(time.Second)
+			Expect(imageByID(c, homeRegion, id)).To(BeNil())
+
+			e = newEnv(t)
+			c = e.ecsClient(keyID, keySecret)
+			id = e.mustAvailable(c, homeRegion, "immediate")
+			di = ecs.CreateDeleteImageRequest()
+			di.RegionId, di.ImageId = homeRegion, id
+			_, err = c.DeleteImage(di)
+			Expect(err).NotTo(HaveOccurred())
 			Expect(imageByID(c, homeRegion, id)).To(BeNil())
 		})
 
