@@ -2,7 +2,6 @@ package sim_test
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -163,16 +162,19 @@ func testTLSAndRegions(t *testing.T, context spec.G, it spec.S) {
 
 		it("writes the CA and the region → URL map, and serves HTTPS on every port", func() {
 			caFile, endpointsFile := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "endpoints.json")
-			var stderr bytes.Buffer
+			errFile, err := os.Create(filepath.Join(dir, "stderr"))
+			Expect(err).NotTo(HaveOccurred())
+			defer func() { _ = errFile.Close() }() // the child wrote to it; nothing left to flush
+			stderr := func() string { b, _ := os.ReadFile(errFile.Name()); return string(b) }
 			cmd := exec.Command(bin, "sim", "--listen", "127.0.0.1:0", "--access-key-id", keyID, "--access-key-secret", keySecret,
 				"--tls", "--tls-san", "10.80.0.1", "--ca-out", caFile, "--regional-ports", "--endpoints-out", endpointsFile)
-			cmd.Stderr = &stderr
+			cmd.Stderr = errFile
 			stdout, err := cmd.StdoutPipe()
 			Expect(err).NotTo(HaveOccurred())
 			Expect(cmd.Start()).To(Succeed())
 			t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 			line, err := bufio.NewReader(stdout).ReadString('\n')
-			Expect(err).NotTo(HaveOccurred(), stderr.String())
+			Expect(err).NotTo(HaveOccurred(), stderr)
 			go func() { _, _ = io.Copy(io.Discard, stdout) }() // keeps the sim from blocking on stdout
 			addr := strings.TrimPrefix(strings.TrimSpace(line), "sim listening on http://")
 
