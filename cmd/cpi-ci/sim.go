@@ -179,7 +179,11 @@ func runSim(ctx context.Context, args []string, s stdio) error {
 	defer l.close() // for the early returns; after a clean shutdown there is nothing left to close
 	if *useTLS {
 		host, _, _ := net.SplitHostPort(*listen) // requireLoopback parsed it
-		certs, err := sim.NewCertificates(append([]string{host}, sans...))
+		names := []string{host}
+		if host == "localhost" {
+			names = append(names, "127.0.0.1", "::1") // what localhost resolves to
+		}
+		certs, err := sim.NewCertificates(append(names, sans...))
 		if err != nil {
 			return err
 		}
