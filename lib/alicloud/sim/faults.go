@@ -361,7 +361,15 @@ func resetConnection(w http.ResponseWriter) {
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
-	if tc, ok := conn.(*net.TCPConn); ok {
+	raw := conn
+	for {
+		w, ok := raw.(interface{ NetConn() net.Conn }) // a TLS or sniffed connection
+		if !ok {
+			break
+		}
+		raw = w.NetConn()
+	}
+	if tc, ok := raw.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0) // without it the peer sees a FIN, not a RST: still a dropped answer
 	}
 	_ = conn.Close() // the point is to end the connection: failing means it already ended
