@@ -24,8 +24,9 @@ const stemcellUsage = `usage: cpi-ci stemcell prune|delete-version|copy-times [f
       delete the images of LINE older than the age whose version has no published record,
       with their snapshots; images of published versions are never touched
   delete-version --stemcell LINE --version 1.484 [--regions a,b]
-      delete a version entirely: its records on both channels first, then its images with
-      their snapshots, then its tarball objects; running it again is fine
+      delete a version entirely: its images with their snapshots, then its tarball objects,
+      then its records on both channels last (a failed run leaves them for the rerun, which
+      still finds the images outside --regions); running it again is fine
   copy-times --stemcell LINE
       print the image copy times the resource measured for LINE (they order the copies of its
       next build), slowest first
