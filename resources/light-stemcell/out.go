@@ -102,6 +102,9 @@ func build(ctx context.Context, env concourse.Env, s *alicloud.Session, line rec
 		}
 		cancel()
 	}
+	if cause := context.Cause(ctx); err != nil && errors.Is(cause, records.ErrLockLost) {
+		return concourse.Response{}, fmt.Errorf("%w (%v)", err, cause)
+	}
 	if err != nil {
 		return concourse.Response{}, err
 	}
