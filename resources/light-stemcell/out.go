@@ -50,7 +50,7 @@ func build(ctx context.Context, env concourse.Env, s *alicloud.Session, line rec
 	if existing, done, err := admit(ctx, env, line, channel, v, heavySHA1, params); done || err != nil {
 		return existing, err
 	}
-	lock, ctx, err := line.Lock(ctx, v, records.LockOptions{Holder: env.Build.String(), Log: env.Log, Renew: lockRenew})
+	lock, ctx, err := line.Lock(ctx, v, records.LockOptions{Holder: env.Build.String(), Log: env.Log})
 	if err != nil {
 		return concourse.Response{}, err
 	}
@@ -127,9 +127,6 @@ func build(ctx context.Context, env concourse.Env, s *alicloud.Session, line rec
 	record.NvmeSupport = result.NvmeSupport
 	return writeRecord(ctx, env, line, record)
 }
-
-// lockRenew is how often a build renews its lock (records.DefaultLockRenew; tests shorten it).
-var lockRenew = records.DefaultLockRenew
 
 // readManifest reads the stemcell.MF of the heavy stemcell at path.
 func readManifest(path string) (*stemcell.Manifest, error) {
