@@ -1,5 +1,6 @@
 // Package records is the OSS layout of light stemcells: each channel's records (what building or
-// promoting a version writes last) and the light tarballs, for one stemcell line.
+// promoting a version writes last), the light tarballs and the build locks, for one stemcell
+// line; and the check that the images a record names still exist.
 //
 // Every name it writes is persisted: keys and JSON fields never change, so what earlier releases
 // of the pack wrote stays readable. It knows no Concourse types.
