@@ -165,6 +165,7 @@ type ImportRequest struct {
 	Architecture string // x86_64, arm64
 	OSType       string // linux
 	Platform     string // Ubuntu, Others Linux …
+	NvmeSupport  string // Features.NvmeSupport: "supported", or "" to send none
 	Tags         map[string]string
 }
 
@@ -200,6 +201,9 @@ func (s *Session) ImportImage(ctx context.Context, region string, r ImportReques
 		"DiskDeviceMapping.1.OSSObject":     r.Object,
 		"DiskDeviceMapping.1.Format":        r.Format,
 		"DiskDeviceMapping.1.DiskImageSize": strconv.Itoa(r.DiskSizeGiB),
+	}
+	if r.NvmeSupport != "" {
+		params["Features.NvmeSupport"] = r.NvmeSupport
 	}
 	addTags(params, "Tag", r.Tags)
 	// One token for every try: a try that timed out or lost its answer may have imported
@@ -346,6 +350,16 @@ func (s *Session) waitGone(ctx context.Context, region, id string) error {
 			return fmt.Errorf("waiting for image %s in %s to be deleted: %w", id, region, err)
 		}
 	}
+}
+
+// SetNvmeSupport sets an image's Features.NvmeSupport ("supported"): CopyImage does not carry
+// it from the source image, so every copy needs it again.
+func (s *Session) SetNvmeSupport(ctx context.Context, region, id, value string) error {
+	params := map[string]string{"ImageId": id, "Features.NvmeSupport": value}
+	if err := s.ecsCall(ctx, region, "ModifyImageAttribute", params, nil); err != nil {
+		return fmt.Errorf("setting NvmeSupport %s on image %s in %s: %w", value, id, region, err)
+	}
+	return nil
 }
 
 // TagImage adds tags to an image.

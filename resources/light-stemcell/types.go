@@ -44,10 +44,12 @@ type Version struct {
 }
 
 // GetParams tune in: tarball and preserve_filename (keep light-<heavy name> instead of stemcell.tgz) as for every
-// artifact; region fails the get unless that region has an image.
+// artifact; region fails the get unless that region has an image; verify: false skips the check
+// that every image is still Available.
 type GetParams struct {
 	artifact.TarballChoice
 	Region string `json:"region"`
+	Verify *bool  `json:"verify"` // default true
 }
 
 // PutParams choose what out does: build (heavy_stemcell) or promote (published channel only).
