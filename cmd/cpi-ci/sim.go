@@ -72,7 +72,7 @@ func runSim(ctx context.Context, args []string, s stdio) error {
 	copyDuration := fs.Duration("copy-duration", 0, "how long a running CopyImage takes (default: the seed file's, else 3s)")
 	copyConcurrency := fs.Int("copy-concurrency", 0, "copies running at once per region; the rest wait (default: the seed file's, else 5)")
 	copyLimitBy := fs.String("copy-limit-by", "", "region a copy counts against: source or destination (default: the seed file's, else source)")
-	deleteDuration := fs.Duration("delete-duration", 0, "how long DeleteImage takes; the image and its snapshots stay until then (default: the seed file's, else 0: gone by the next request)")
+	deleteDuration := fs.Duration("delete-duration", 0, "how long DeleteImage takes; the image and its snapshots stay until then (default: the seed file's, else 200ms)")
 	useTLS := fs.Bool("tls", false, "also serve HTTPS on the same ports (by protocol sniffing), with a CA made at start")
 	var sans []string
 	fs.Func("tls-san", "a further name or address for the TLS certificate (repeatable, or comma-separated); the listen host is always in it", func(v string) error {

@@ -300,6 +300,15 @@ func (s *Session) DeleteImage(ctx context.Context, region, id string) error {
 	// An image ECS does not list yet may still exist (new images show up late): ask to delete
 	// it anyway, and let ECS say whether it is there.
 	err = s.ecsCall(ctx, region, "DeleteImage", map[string]string{"ImageId": id, "Force": "true"}, nil)
+	if HasCode(err, "ImageUseShared") {
+		// Force overrides only the use by instances: a shared or public image must be made
+		// private first (the API reference of DeleteImage).
+		if err := s.ShareImage(ctx, region, id, Sharing{}); err != nil {
+			return fmt.Errorf("deleting image %s in %s: it is shared, and unsharing it failed: %w", id, region, err)
+		}
+		s.opts.Log.Printf("image %s in %s was shared or public: made it private to delete it", id, region)
+		err = s.ecsCall(ctx, region, "DeleteImage", map[string]string{"ImageId": id, "Force": "true"}, nil)
+	}
 	if HasCode(err, "OperationDenied.ImageCopying") && s.CancelCopy(ctx, region, id) == nil {
 		// It was a copy in progress: cancelling it removes it (a source being copied from
 		// cannot be cancelled this way and keeps the refusal).

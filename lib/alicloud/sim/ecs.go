@@ -15,6 +15,9 @@ const (
 	defaultImportDuration  = 2 * time.Second
 	defaultCopyDuration    = 3 * time.Second
 	defaultCopyConcurrency = 5 // "a region supports up to five concurrent image copy tasks"
+	// defaultDeleteDuration is how long DeleteImage takes: small, yet long enough that a client
+	// which deletes the snapshots without waiting for the image to go is refused.
+	defaultDeleteDuration = 200 * time.Millisecond
 
 	// instanceTransition is how long Starting and Stopping last.
 	instanceTransition = time.Second
@@ -79,6 +82,9 @@ func (s *Server) initECS(cfg *Config) error {
 	}
 	if e.importDuration < 0 || e.copyDuration < 0 || e.baseDelay < 0 || e.concurrency < 0 || e.deleteDuration < 0 {
 		return fmt.Errorf("sim: ImportDuration, CopyDuration, DeleteDuration, ImageVisibilityDelay and CopyConcurrency must not be negative")
+	}
+	if e.deleteDuration == 0 {
+		e.deleteDuration = defaultDeleteDuration
 	}
 	for i, k := range cfg.KMSKeys {
 		if !s.regions[k.Region] || k.ID == "" {

@@ -129,7 +129,7 @@ func testECSFidelity(t *testing.T, context spec.G, it spec.S) {
 			Expect(err).NotTo(HaveOccurred())
 		})
 
-		it("takes Config.DeleteDuration, and nothing by default", func() {
+		it("takes Config.DeleteDuration, 200 ms by default", func() {
 			e = newEnv(t, func(cfg *sim.Config) { cfg.DeleteDuration = 5 * time.Second })
 			c = e.ecsClient(keyID, keySecret)
 			id := e.mustAvailable(c, homeRegion, "slower")
@@ -144,11 +144,13 @@ func testECSFidelity(t *testing.T, context spec.G, it spec.S) {
 
 			e = newEnv(t)
 			c = e.ecsClient(keyID, keySecret)
-			id = e.mustAvailable(c, homeRegion, "immediate")
+			id = e.mustAvailable(c, homeRegion, "by-default")
 			di = ecs.CreateDeleteImageRequest()
 			di.RegionId, di.ImageId = homeRegion, id
 			_, err = c.DeleteImage(di)
 			Expect(err).NotTo(HaveOccurred())
+			Expect(imageByID(c, homeRegion, id)).NotTo(BeNil(), "the default takes 200 ms")
+			e.clock.Advance(200 * time.Millisecond)
 			Expect(imageByID(c, homeRegion, id)).To(BeNil())
 		})
 

@@ -353,7 +353,9 @@ func testECSImages(t *testing.T, context spec.G, it spec.S) {
 			di.RegionId, di.ImageId = homeRegion, id
 			_, err = c.DeleteImage(di)
 			Expect(err).NotTo(HaveOccurred())
-			// With the default DeleteDuration (0) the image is gone by the next request.
+			// The image goes after the default DeleteDuration; until then it stays listed.
+			Expect(imageByID(c, homeRegion, id)).NotTo(BeNil())
+			e.clock.Advance(time.Second)
 			Expect(imageByID(c, homeRegion, id)).To(BeNil())
 			Expect(eventStatuses(eventsOf(e.srv, id))).To(Equal([]string{"Creating", "Available", "Deleting", "Deleted"}))
 

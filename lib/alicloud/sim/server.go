@@ -63,8 +63,7 @@ type Config struct {
 	// like the real API's eventual consistency. Default 0. SetImageVisibilityDelay changes it.
 	ImageVisibilityDelay time.Duration
 	// DeleteDuration is how long DeleteImage takes: the image stays listed by DescribeImages, and
-	// its snapshots stay refused by DeleteSnapshot, until then. Default 0: gone by the next
-	// request (lib/alicloud's DeleteImage deletes the snapshots at once and fails otherwise).
+	// its snapshots stay refused by DeleteSnapshot, until then. Default 200ms.
 	DeleteDuration time.Duration
 	// KMSKeys are the KMS keys that exist, for CopyImage's KMSKeyId (a key is used in its region).
 	KMSKeys []KMSKey
