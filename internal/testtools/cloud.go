@@ -92,3 +92,46 @@ func (c *Cloud) PutObject(t testing.TB, key string, data []byte) {
 		t.Fatal(err)
 	}
 }
+
+// StartUpload initiates a multipart upload of key and sends it one part, behind the resource's
+// back: what a run killed in the middle of an upload leaves. It returns the upload id.
+func (c *Cloud) StartUpload(t testing.TB, key string) string {
+	t.Helper()
+	ctx := context.Background()
+	started, err := c.oss.InitiateMultipartUpload(ctx, &oss.InitiateMultipartUploadRequest{Bucket: oss.Ptr(c.Bucket), Key: oss.Ptr(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.oss.UploadPart(ctx, &oss.UploadPartRequest{Bucket: oss.Ptr(c.Bucket), Key: oss.Ptr(key), UploadId: started.UploadId,
+		PartNumber: 1, Body: bytes.NewReader(bytes.Repeat([]byte("part"), 1024))}); err != nil {
+		t.Fatal(err)
+	}
+	return oss.ToString(started.UploadId)
+}
+
+// PendingUploads lists the keys of the bucket's multipart uploads in progress under prefix,
+// sorted (a key appears once per upload).
+func (c *Cloud) PendingUploads(t testing.TB, prefix string) []string {
+	t.Helper()
+	var keys []string
+	paginator := c.oss.NewListMultipartUploadsPaginator(&oss.ListMultipartUploadsRequest{Bucket: oss.Ptr(c.Bucket), Prefix: oss.Ptr(prefix)})
+	for paginator.HasNext() {
+		page, err := paginator.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range page.Uploads {
+			keys = append(keys, oss.ToString(u.Key))
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// DeleteObject removes an object behind the resource's back (a lost tarball).
+func (c *Cloud) DeleteObject(t testing.TB, key string) {
+	t.Helper()
+	if _, err := c.oss.DeleteObject(context.Background(), &oss.DeleteObjectRequest{Bucket: oss.Ptr(c.Bucket), Key: oss.Ptr(key)}); err != nil {
+		t.Fatal(err)
+	}
+}
