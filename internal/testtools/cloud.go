@@ -3,6 +3,8 @@ package testtools
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"sort"
 	"testing"
@@ -134,4 +136,28 @@ func (c *Cloud) DeleteObject(t testing.TB, key string) {
 	if _, err := c.oss.DeleteObject(context.Background(), &oss.DeleteObjectRequest{Bucket: oss.Ptr(c.Bucket), Key: oss.Ptr(key)}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Fired says how many times the emulator's fault id has fired (read through its admin API).
+func (c *Cloud) Fired(t testing.TB, id string) int {
+	t.Helper()
+	response, err := http.Get(c.URL + "/_sim/faults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = response.Body.Close() }() // read-only: its close has nothing to report
+	var faults []struct {
+		ID    string `json:"id"`
+		Fired int    `json:"fired"`
+	}
+	if err := json.NewDecoder(response.Body).Decode(&faults); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range faults {
+		if f.ID == id {
+			return f.Fired
+		}
+	}
+	t.Fatalf("the emulator has no fault %s", id)
+	return 0
 }
