@@ -82,6 +82,9 @@ func build(ctx context.Context, env concourse.Env, s *alicloud.Session, line rec
 		return concourse.Response{}, err
 	}
 	m := result.Manifest
+	if err := line.CheckSpelling(ctx, m.Version()); err != nil {
+		return concourse.Response{}, err
+	}
 	if existing, err := line.Read(ctx, channel, m.Version()); err == nil {
 		return concourse.Response{}, fmt.Errorf("%s %s is already on the %s channel (sha256 %s): versions are immutable", existing.Stemcell, existing.Version, channel, existing.SHA256)
 	} else if !errors.Is(err, records.ErrNotFound) {
@@ -184,6 +187,9 @@ func promote(ctx context.Context, env concourse.Env, s *alicloud.Session, line r
 	}
 	candidate, err := line.Read(ctx, records.ChannelCandidate, v)
 	if err != nil {
+		return concourse.Response{}, fmt.Errorf("promoting: %w", err)
+	}
+	if err := line.CheckSpelling(ctx, v); err != nil {
 		return concourse.Response{}, fmt.Errorf("promoting: %w", err)
 	}
 	if err := share(ctx, s, candidate.ImageIDs, params); err != nil {
