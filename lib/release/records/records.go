@@ -67,6 +67,9 @@ type Releases struct {
 
 func (r Releases) prefix() string             { return r.Name + "/records/" }
 func (r Releases) recordName(v string) string { return r.prefix() + v + ".json" }
+// TarballsPrefix is the prefix of every tarball object of the release.
+func (r Releases) TarballsPrefix() string { return r.Name + "/tarballs/" }
+
 func (r Releases) tarballName(v, sha256 string) string {
 	return path.Join(r.Name, "tarballs", v, sha256+".tgz")
 }
