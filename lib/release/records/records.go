@@ -67,6 +67,7 @@ type Releases struct {
 
 func (r Releases) prefix() string             { return r.Name + "/records/" }
 func (r Releases) recordName(v string) string { return r.prefix() + v + ".json" }
+
 // TarballsPrefix is the prefix of every tarball object of the release.
 func (r Releases) TarballsPrefix() string { return r.Name + "/tarballs/" }
 
