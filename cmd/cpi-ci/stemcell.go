@@ -22,8 +22,11 @@ import (
 const stemcellUsage = `usage: cpi-ci stemcell prune|delete-version|verify|copy-times [flags]
 
   prune --stemcell LINE --older-than 168h [--regions a,b] [--dry-run]
+        [--uploads-older-than 24h] [--image-bucket BUCKET]
       delete the images of LINE older than the age whose version has no published record,
-      with their snapshots; images of published versions are never touched
+      with their snapshots; images of published versions are never touched. Then abort the
+      unfinished multipart uploads killed builds left (light tarballs under LINE, root.img in
+      the image bucket, default --bucket) started longer ago than --uploads-older-than
   delete-version --stemcell LINE --version 1.484 [--regions a,b]
       delete a version entirely: its images with their snapshots, then its tarball objects,
       then its records on both channels last (a failed run leaves them for the rerun, which
@@ -68,13 +71,15 @@ func runStemcell(ctx context.Context, args []string, s stdio) error {
 	if verb != "copy-times" && verb != "verify" {
 		fs.StringVar(regionList, "regions", "", "comma-separated regions (default: every region)")
 	}
-	var olderThan time.Duration
+	var olderThan, uploadsOlderThan time.Duration
 	var dryRun bool
-	var ver string
+	var ver, imageBucket string
 	switch verb {
 	case "prune":
 		fs.DurationVar(&olderThan, "older-than", 0, "prune images older than this, e.g. 168h (required)")
 		fs.BoolVar(&dryRun, "dry-run", false, "only list what would be deleted")
+		fs.DurationVar(&uploadsOlderThan, "uploads-older-than", defaultUploadsAge, "abort unfinished uploads started longer ago than this")
+		fs.StringVar(&imageBucket, "image-bucket", "", "the bucket builds upload root.img to, as params.image_bucket has it (default: --bucket)")
 	case "delete-version":
 		fs.StringVar(&ver, "version", "", "the version to delete, e.g. 1.484 (required)")
 	}
@@ -90,6 +95,9 @@ func runStemcell(ctx context.Context, args []string, s stdio) error {
 	}
 	if verb == "prune" && olderThan <= 0 {
 		missing = append(missing, "--older-than (a positive duration)")
+	}
+	if verb == "prune" && uploadsOlderThan <= 0 {
+		missing = append(missing, "--uploads-older-than (a positive duration)")
 	}
 	if verb == "delete-version" && ver == "" {
 		missing = append(missing, "--version")
@@ -131,6 +139,30 @@ func runStemcell(ctx context.Context, args []string, s stdio) error {
 	}
 	if err == nil && len(pruned) == 0 {
 		_, _ = fmt.Fprintf(s.err, "no unpublished image of %s is older than %s\n", *line, olderThan) // a note: stdout (empty) is the answer
+	}
+	if err != nil {
+		return err
+	}
+	return pruneStemcellUploads(ctx, session, store, *line, imageBucket, uploadsOlderThan, dryRun, s)
+}
+
+// pruneStemcellUploads aborts the stale uploads of a line: light tarballs in the records' store,
+// root.img in the image bucket (which builds use from its root, whatever the source's prefix).
+func pruneStemcellUploads(ctx context.Context, session *alicloud.Session, store *alicloud.Store, line, imageBucket string, olderThan time.Duration, dryRun bool, s stdio) error {
+	n, err := pruneUploads(ctx, store, []string{line + "/"}, olderThan, dryRun, s.out)
+	if err != nil {
+		return err
+	}
+	if imageBucket == "" {
+		imageBucket = store.Bucket()
+	}
+	images, err := session.StoreIn(store.Region(), imageBucket, "")
+	if err != nil {
+		return err
+	}
+	m, err := pruneUploads(ctx, images, []string{builder.RootImagePrefix(line), builder.UnnamedRootImagePrefix}, olderThan, dryRun, s.out)
+	if err == nil && n+m == 0 {
+		_, _ = fmt.Fprintf(s.err, "no unfinished upload of %s is older than %s\n", line, olderThan) // a note: stdout (empty) is the answer
 	}
 	return err
 }

@@ -148,6 +148,11 @@ func readManifest(path string) (*stemcell.Manifest, error) {
 // and a version has one heavy stemcell on both channels), and a candidate of a published version
 // is refused (it would give published images the candidate channel).
 func admit(ctx context.Context, env concourse.Env, line records.Line, channel, v, heavySHA1 string, params PutParams) (concourse.Response, bool, error) {
+	// A version BOSH orders equal to a recorded one but spelled otherwise (1.484.0 beside 1.484)
+	// is refused before anything is built: directors match versions as strings.
+	if err := line.CheckSpelling(ctx, v); err != nil {
+		return concourse.Response{}, false, err
+	}
 	for _, ch := range []string{channel, other(channel)} {
 		// A HEAD first: most builds are of a new version, and a record is read only when there.
 		exists, err := line.Exists(ctx, ch, v)
@@ -269,6 +274,9 @@ func promote(ctx context.Context, env concourse.Env, s *alicloud.Session, line r
 	}
 	candidate, err := line.Read(ctx, records.ChannelCandidate, v)
 	if err != nil {
+		return concourse.Response{}, fmt.Errorf("promoting: %w", err)
+	}
+	if err := line.CheckSpelling(ctx, v); err != nil {
 		return concourse.Response{}, fmt.Errorf("promoting: %w", err)
 	}
 	if published, err := line.Read(ctx, records.ChannelPublished, v); err == nil {

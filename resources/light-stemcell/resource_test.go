@@ -281,6 +281,8 @@ func TestLightStemcellResource(t *testing.T) {
 			Expect(out).To(ContainSubstring(`{"name":"regions","value":"4"}`))
 		})
 
+		when("builds are killed, overlap or spell a version otherwise", func() { testHardening(t, when, it, binary) })
+
 		it("refuses a corrupt tarball, a wrong sha1 and an unsafe archive, publishing nothing", func() {
 			bad := t.TempDir()
 			Expect(os.WriteFile(filepath.Join(bad, "corrupt.tgz"), []byte("not a tarball"), 0o644)).To(Succeed())

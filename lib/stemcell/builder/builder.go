@@ -2,7 +2,7 @@ package builder
 
 import (
 	"context"
-	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -133,11 +133,15 @@ func Build(ctx context.Context, s *alicloud.Session, req Request) (result *Resul
 		return nil, fmt.Errorf("building a light stemcell: %w", err)
 	}
 	fileName, fileVersion, named := parseHeavyName(req.HeavyName)
-	key := ""
-	if named {
-		key = fileName + "-" + fileVersion + "/root.img"
+	key := rootImageKey(req.HeavyName)
+	// A killed run of the same build left its upload of this key unfinished: its parts cost
+	// until aborted. Only this key's are: another build's upload is never touched.
+	if aborted, err := store.AbortUploadsOf(ctx, key); err != nil {
+		log.Warnf("could not abort the unfinished uploads of oss://%s/%s: %v", req.ImageBucket, key, err)
 	} else {
-		key = "stemcell-" + randomHex(8) + "/root.img"
+		for _, u := range aborted {
+			log.Printf("aborted the unfinished upload %s of oss://%s/%s, left by an earlier run", u.ID, req.ImageBucket, key)
+		}
 	}
 	uploaded := false
 	defer func() {
@@ -252,10 +256,27 @@ func parseHeavyName(file string) (name, version string, ok bool) {
 	return "bosh-" + match[2], match[1], true
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (it panics on a broken system source)
-	return hex.EncodeToString(b)
+// RootImagesPrefix is where Build uploads root.img in the image bucket, while it imports it:
+// root-img/<line>/<version>/root.img for a heavy stemcell named as bosh.io names them, and
+// root-img/unnamed/<digest of the file name>/root.img otherwise. The key is the same on every
+// run of a build, so a rerun replaces (and then deletes) what a killed run left, and aborts its
+// unfinished upload; prune finds what no rerun came for.
+const RootImagesPrefix = "root-img/"
+
+// RootImagePrefix is the prefix of a line's root.img objects in the image bucket.
+func RootImagePrefix(line string) string { return RootImagesPrefix + line + "/" }
+
+// UnnamedRootImagePrefix is the prefix of the root.img objects of heavy stemcells not named
+// as bosh.io names them.
+const UnnamedRootImagePrefix = RootImagesPrefix + "unnamed/"
+
+// rootImageKey is the object Build uploads a heavy stemcell's root.img as (see RootImagesPrefix).
+func rootImageKey(heavyName string) string {
+	if name, version, ok := parseHeavyName(heavyName); ok {
+		return RootImagePrefix(name) + version + "/root.img"
+	}
+	sum := sha256.Sum256([]byte(path.Base(heavyName)))
+	return UnnamedRootImagePrefix + hex.EncodeToString(sum[:8]) + "/root.img"
 }
 
 // ImageName is the ECS image name of a stemcell version, the same in every region: name-version

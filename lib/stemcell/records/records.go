@@ -155,3 +155,22 @@ func (l Line) Versions(ctx context.Context, channel string) ([]version.Version, 
 	version.Sort(versions)
 	return versions, nil
 }
+
+// CheckSpelling refuses a version BOSH orders equal to one with a record on either channel but
+// spelled otherwise ("1.484.0" when "1.484" exists), naming the recorded spelling: directors
+// match stemcell versions as text (see version.CheckSpelling).
+func (l Line) CheckSpelling(ctx context.Context, v string) error {
+	parsed, err := version.Parse(v)
+	if err != nil {
+		return err
+	}
+	var recorded []version.Version
+	for _, channel := range Channels {
+		vs, err := l.Versions(ctx, channel)
+		if err != nil {
+			return err
+		}
+		recorded = append(recorded, vs...)
+	}
+	return version.CheckSpelling("stemcell "+l.Stemcell, recorded, parsed)
+}
