@@ -2,7 +2,6 @@ package alicloud
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/crc64"
 	"io"
@@ -24,14 +23,21 @@ type PendingUpload struct {
 // Uploads lists the pending multipart uploads whose object name starts with prefix (all
 // pages), by name, then initiation.
 func (st *Store) Uploads(ctx context.Context, prefix string) ([]PendingUpload, error) {
-	paginator := st.client.NewListMultipartUploadsPaginator(&oss.ListMultipartUploadsRequest{
-		Bucket: oss.Ptr(st.bucket), Prefix: oss.Ptr(st.Key(prefix)), MaxUploads: 1000,
-	})
-	var out []PendingUpload
-	for paginator.HasNext() {
-		page, err := paginator.NextPage(ctx)
+	var (
+		out             []PendingUpload
+		keyMarker, next *string
+	)
+	for {
+		var page *oss.ListMultipartUploadsResult
+		err := st.do(ctx, "ListMultipartUploads", prefix, func(ctx context.Context) (err error) {
+			page, err = st.client.ListMultipartUploads(ctx, &oss.ListMultipartUploadsRequest{
+				Bucket: oss.Ptr(st.bucket), Prefix: oss.Ptr(st.Key(prefix)), MaxUploads: 1000,
+				KeyMarker: keyMarker, UploadIdMarker: next,
+			})
+			return err
+		})
 		if err != nil {
-			return nil, st.fail("ListMultipartUploads", prefix, err)
+			return nil, err
 		}
 		for _, u := range page.Uploads {
 			key := oss.ToString(u.Key)
@@ -44,20 +50,25 @@ func (st *Store) Uploads(ctx context.Context, prefix string) ([]PendingUpload, e
 			}
 			out = append(out, p)
 		}
+		if !page.IsTruncated {
+			return out, nil
+		}
+		keyMarker, next = page.NextKeyMarker, page.NextUploadIdMarker
 	}
-	return out, nil
 }
 
 // AbortUpload aborts one pending upload, freeing its parts; one already gone is not an error.
 func (st *Store) AbortUpload(ctx context.Context, u PendingUpload) error {
-	_, err := st.client.AbortMultipartUpload(ctx, &oss.AbortMultipartUploadRequest{
-		Bucket: oss.Ptr(st.bucket), Key: oss.Ptr(st.Key(u.Name)), UploadId: oss.Ptr(u.ID),
+	err := st.do(ctx, "AbortMultipartUpload", u.Name, func(ctx context.Context) error {
+		_, err := st.client.AbortMultipartUpload(ctx, &oss.AbortMultipartUploadRequest{
+			Bucket: oss.Ptr(st.bucket), Key: oss.Ptr(st.Key(u.Name)), UploadId: oss.Ptr(u.ID),
+		})
+		return err
 	})
-	var gone *oss.ServiceError
-	if err == nil || errors.As(err, &gone) && gone.Code == "NoSuchUpload" {
+	if err == nil || HasCode(err, "NoSuchUpload") {
 		return nil
 	}
-	return st.fail("AbortMultipartUpload", u.Name, fmt.Errorf("upload %s: %w", u.ID, err))
+	return fmt.Errorf("upload %s: %w", u.ID, err)
 }
 
 // AbortUploadsOf aborts the pending uploads of exactly the object name (never of a name it
