@@ -38,6 +38,7 @@ var commands = map[string]command{
 	"concourse":    {"a real local Concourse (web, containerd worker, PostgreSQL, registry, emulator): up, down, status, fly", runConcourse},
 	"demo":         {"run the demo end to end on this machine", runDemo},
 	"images":       {"render the images' Dockerfiles and build the images hermetically (OCI + base types)", runImages},
+	"release":      {"abort the unfinished uploads killed bosh-release puts left", runRelease},
 	"sim":          {"run the Alibaba Cloud emulator (ECS, OSS, STS, instance metadata) as a server", runSim},
 	"stemcell":     {"prune unpublished light stemcell images and delete whole versions", runStemcell},
 }

@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
@@ -31,6 +34,8 @@ type simSeed struct {
 	CopyConcurrency      int            `yaml:"copy_concurrency"`
 	CopyLimitBy          string         `yaml:"copy_limit_by"`
 	ImageVisibilityDelay string         `yaml:"image_visibility_delay"`
+	DeleteDuration       string         `yaml:"delete_duration"`
+	KMSKeys              []sim.KMSKey   `yaml:"kms_keys"`
 	Zones                []sim.Zone     `yaml:"zones"`
 	VSwitches            []sim.VSwitch  `yaml:"vswitches"`
 }
@@ -61,18 +66,35 @@ func runSim(ctx context.Context, args []string, s stdio) error {
 	keyID := fs.String("access-key-id", "", "access key id of the first account")
 	keySecret := fs.String("access-key-secret", "", "access key secret of the first account")
 	dataDir := fs.String("data-dir", "", "directory for object bodies (default: a temporary directory)")
-	seedFile := fs.String("seed", "", "YAML/JSON file: regions, default_region, credentials, buckets, sts_min_duration, ram_roles, import_duration, copy_duration, copy_durations, copy_concurrency, copy_limit_by, image_visibility_delay, zones, vswitches")
+	seedFile := fs.String("seed", "", "YAML/JSON file: regions, default_region, credentials, buckets, sts_min_duration, ram_roles, import_duration, copy_duration, copy_durations, copy_concurrency, copy_limit_by, image_visibility_delay, delete_duration, kms_keys, zones, vswitches")
 	stsMin := fs.Duration("sts-min-duration", 0, "shortest AssumeRole DurationSeconds accepted (default: the seed file's, else 900s)")
 	importDuration := fs.Duration("import-duration", 0, "how long ImportImage takes (default: the seed file's, else 2s)")
 	copyDuration := fs.Duration("copy-duration", 0, "how long a running CopyImage takes (default: the seed file's, else 3s)")
 	copyConcurrency := fs.Int("copy-concurrency", 0, "copies running at once per region; the rest wait (default: the seed file's, else 5)")
 	copyLimitBy := fs.String("copy-limit-by", "", "region a copy counts against: source or destination (default: the seed file's, else source)")
+	deleteDuration := fs.Duration("delete-duration", 0, "how long DeleteImage takes; the image and its snapshots stay until then (default: the seed file's, else 200ms)")
+	useTLS := fs.Bool("tls", false, "also serve HTTPS on the same ports (by protocol sniffing), with a CA made at start")
+	var sans []string
+	fs.Func("tls-san", "a further name or address for the TLS certificate (repeatable, or comma-separated); the listen host is always in it", func(v string) error {
+		for _, san := range strings.Split(v, ",") {
+			if san = strings.TrimSpace(san); san != "" {
+				sans = append(sans, san)
+			}
+		}
+		return nil
+	})
+	caOut := fs.String("ca-out", "", "with --tls: file to write the CA certificate (PEM) to, for clients to trust")
+	regionalPorts := fs.Bool("regional-ports", false, "also listen on one port per region, served as that region's endpoint")
+	endpointsOut := fs.String("endpoints-out", "", "with --regional-ports: file to write the region → URL map (JSON) to")
 	verbose := fs.Bool("verbose", false, "log every request on stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("sim takes no arguments, got %q", fs.Args())
+	}
+	if err := checkListenFlags(*useTLS, sans, *caOut, *regionalPorts, *endpointsOut); err != nil {
+		return err
 	}
 
 	var seed simSeed
@@ -133,6 +155,9 @@ func runSim(ctx context.Context, args []string, s stdio) error {
 	if *copyLimitBy != "" {
 		cfg.CopyLimitBy = *copyLimitBy
 	}
+	if *deleteDuration > 0 {
+		cfg.DeleteDuration = *deleteDuration
+	}
 
 	if err := requireLoopback(*listen); err != nil {
 		return err
@@ -147,17 +172,42 @@ func runSim(ctx context.Context, args []string, s stdio) error {
 			return fmt.Errorf("seed file: %w", err)
 		}
 	}
-	ln, err := net.Listen("tcp", *listen)
+	l, err := listenAll(srv, *listen, *regionalPorts)
 	if err != nil {
-		return fmt.Errorf("listening on %s: %w", *listen, err)
+		return err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
+	defer l.close() // for the early returns; after a clean shutdown there is nothing left to close
+	if *useTLS {
+		host, _, _ := net.SplitHostPort(*listen) // requireLoopback parsed it
+		names := []string{host}
+		if host == "localhost" {
+			names = append(names, "127.0.0.1", "::1") // what localhost resolves to
+		}
+		certs, err := sim.NewCertificates(append(names, sans...))
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(*caOut, certs.CAPEM); err != nil {
+			return fmt.Errorf("writing the CA to --ca-out: %w", err)
+		}
+		l.tls(certs)
+	}
+	if *endpointsOut != "" {
+		raw, err := json.MarshalIndent(l.endpoints(*useTLS), "", "  ")
+		if err != nil {
+			return fmt.Errorf("encoding the endpoints: %w", err)
+		}
+		if err := writeFileAtomic(*endpointsOut, append(raw, '\n')); err != nil {
+			return fmt.Errorf("writing --endpoints-out: %w", err)
+		}
+	}
+	served := l.serve()
 	// Whoever started the emulator learns its address from this line: without it, stop.
-	if _, err := fmt.Fprintf(s.out, "sim listening on http://%s\n", ln.Addr()); err != nil {
-		_ = hs.Close() // the write's error is the one to report
+	if _, err := fmt.Fprintf(s.out, "sim listening on http://%s\n", l.main.ln.Addr()); err != nil {
 		return fmt.Errorf("announcing the address: %w", err)
+	}
+	if *useTLS {
+		cfg.Logger.Info("serving HTTPS and HTTP on the same ports", "ca", *caOut)
 	}
 
 	select {
@@ -165,14 +215,137 @@ func runSim(ctx context.Context, args []string, s stdio) error {
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(shutdown); err != nil {
-		// Requests still running (a hang fault, a slow download): drop their connections. Close
-		// only fails with the listener's close error, and the emulator is stopping anyway.
-		_ = hs.Close()
-	}
+	l.shutdown()
 	return srv.Close()
+}
+
+// checkListenFlags refuses TLS and regional-port flags that would do nothing.
+func checkListenFlags(useTLS bool, sans []string, caOut string, regional bool, endpointsOut string) error {
+	var problems []string
+	if useTLS && caOut == "" {
+		problems = append(problems, "--tls needs --ca-out: clients must be given the CA to trust")
+	}
+	if !useTLS && (len(sans) > 0 || caOut != "") {
+		problems = append(problems, "--tls-san and --ca-out need --tls")
+	}
+	if regional != (endpointsOut != "") {
+		problems = append(problems, "--regional-ports and --endpoints-out go together: clients learn the regional ports from that file")
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// endpoint is one listening port of the emulator: the main one (every region) or a region's.
+type endpoint struct {
+	region string // "" for the main endpoint
+	ln     net.Listener
+	hs     *http.Server
+}
+
+type listeners struct {
+	main     *endpoint
+	regional []*endpoint
+}
+
+// listenAll opens the main address and, with regional, one free port per region on its host.
+func listenAll(srv *sim.Server, addr string, regional bool) (*listeners, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	l := &listeners{main: &endpoint{ln: ln, hs: &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second}}}
+	if !regional {
+		return l, nil
+	}
+	host, _, _ := net.SplitHostPort(addr) // requireLoopback parsed it
+	for _, region := range srv.Regions() {
+		h, err := srv.RegionalHandler(region)
+		if err == nil {
+			ln, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
+		}
+		if err != nil {
+			l.close() // the listen error is the one to report
+			return nil, fmt.Errorf("listening for region %s: %w", region, err)
+		}
+		l.regional = append(l.regional, &endpoint{region: region, ln: ln,
+			hs: &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}})
+	}
+	return l, nil
+}
+
+func (l *listeners) all() []*endpoint { return append([]*endpoint{l.main}, l.regional...) }
+
+// tls makes every port serve HTTPS as well as HTTP.
+func (l *listeners) tls(certs *sim.Certificates) {
+	for _, e := range l.all() {
+		e.ln = sim.SniffTLS(e.ln, certs.Config)
+	}
+}
+
+// endpoints is the region → URL map of --endpoints-out.
+func (l *listeners) endpoints(useTLS bool) map[string]string {
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+	}
+	out := map[string]string{}
+	for _, e := range l.regional {
+		out[e.region] = scheme + "://" + e.ln.Addr().String()
+	}
+	return out
+}
+
+// serve serves every port; the channel gets the first one's failure.
+func (l *listeners) serve() <-chan error {
+	served := make(chan error, len(l.all()))
+	for _, e := range l.all() {
+		go func() { served <- e.hs.Serve(e.ln) }()
+	}
+	return served
+}
+
+// shutdown stops every port, dropping requests still running after two seconds (a hang fault,
+// a slow download).
+func (l *listeners) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, e := range l.all() {
+		if err := e.hs.Shutdown(ctx); err != nil {
+			_ = e.hs.Close() // only fails with the listener's close error, and it is stopping anyway
+		}
+	}
+}
+
+// close closes every listener (Serve not started, or already shut down: a no-op error).
+func (l *listeners) close() {
+	for _, e := range l.all() {
+		_ = e.hs.Close() // closing what may never have served: nothing to report
+		_ = e.ln.Close()
+	}
+}
+
+// writeFileAtomic writes a file through a temporary one beside it, so a reader never sees half.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644) // a CA certificate and URLs: public
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name()) // the write's error is the one to report
+	}
+	return err
 }
 
 // applyECSSeed copies the seed file's ECS keys into the config; sim.New validates the values.
@@ -187,6 +360,10 @@ func applyECSSeed(cfg *sim.Config, seed simSeed) error {
 	if cfg.ImageVisibilityDelay, err = seedDuration("image_visibility_delay", seed.ImageVisibilityDelay); err != nil {
 		return err
 	}
+	if cfg.DeleteDuration, err = seedDuration("delete_duration", seed.DeleteDuration); err != nil {
+		return err
+	}
+	cfg.KMSKeys = seed.KMSKeys
 	for i, c := range seed.CopyDurations {
 		d, err := seedDuration(fmt.Sprintf("copy_durations[%d].duration", i), c.Duration)
 		if err != nil {

@@ -15,17 +15,26 @@ import (
 
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/builder"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/records"
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/retention"
 )
 
-const stemcellUsage = `usage: cpi-ci stemcell prune|delete-version|copy-times [flags]
+const stemcellUsage = `usage: cpi-ci stemcell prune|delete-version|verify|copy-times [flags]
 
   prune --stemcell LINE --older-than 168h [--regions a,b] [--dry-run]
+        [--uploads-older-than 24h] [--image-bucket BUCKET]
       delete the images of LINE older than the age whose version has no published record,
-      with their snapshots; images of published versions are never touched
+      with their snapshots; images of published versions are never touched. Then abort the
+      unfinished multipart uploads killed builds left (light tarballs under LINE, root.img in
+      the image bucket, default --bucket) started longer ago than --uploads-older-than
   delete-version --stemcell LINE --version 1.484 [--regions a,b]
-      delete a version entirely: its records on both channels first, then its images with
-      their snapshots, then its tarball objects; running it again is fine
+      delete a version entirely: its images with their snapshots, then its tarball objects,
+      then its records on both channels last (a failed run leaves them for the rerun, which
+      still finds the images outside --regions); running it again is fine
+  verify --stemcell LINE
+      check that every image the records of LINE name (both channels) still exists and is
+      Available, one DescribeImages per region; print each lost one and fail naming them and
+      how to rebuild them (a director's delete_stemcell deletes the image it is given)
   copy-times --stemcell LINE
       print the image copy times the resource measured for LINE (they order the copies of its
       next build), slowest first
@@ -42,7 +51,7 @@ func runStemcell(ctx context.Context, args []string, s stdio) error {
 		return fmt.Errorf("missing subcommand\n\n%s", stemcellUsage)
 	}
 	verb := args[0]
-	if verb != "prune" && verb != "delete-version" && verb != "copy-times" {
+	if verb != "prune" && verb != "delete-version" && verb != "verify" && verb != "copy-times" {
 		if verb == "-h" || verb == "--help" || verb == "help" {
 			_, _ = fmt.Fprint(s.err, stemcellUsage) // stderr is the last resort: nowhere to report its failure
 			return flag.ErrHelp
@@ -59,16 +68,19 @@ func runStemcell(ctx context.Context, args []string, s stdio) error {
 	fs.StringVar(&cloud.RAMRole, "ram-role", "", "use this ECS RAM role instead of access keys")
 	line := fs.String("stemcell", "", "the stemcell line, e.g. bosh-alicloud-kvm-ubuntu-noble (required)")
 	regionList := new(string)
-	if verb != "copy-times" {
+	if verb != "copy-times" && verb != "verify" {
 		fs.StringVar(regionList, "regions", "", "comma-separated regions (default: every region)")
 	}
-	var olderThan time.Duration
+	var olderThan, uploadsOlderThan time.Duration
 	var dryRun bool
-	var ver string
-	if verb == "prune" {
+	var ver, imageBucket string
+	switch verb {
+	case "prune":
 		fs.DurationVar(&olderThan, "older-than", 0, "prune images older than this, e.g. 168h (required)")
 		fs.BoolVar(&dryRun, "dry-run", false, "only list what would be deleted")
-	} else {
+		fs.DurationVar(&uploadsOlderThan, "uploads-older-than", defaultUploadsAge, "abort unfinished uploads started longer ago than this")
+		fs.StringVar(&imageBucket, "image-bucket", "", "the bucket builds upload root.img to, as params.image_bucket has it (default: --bucket)")
+	case "delete-version":
 		fs.StringVar(&ver, "version", "", "the version to delete, e.g. 1.484 (required)")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
@@ -83,6 +95,9 @@ func runStemcell(ctx context.Context, args []string, s stdio) error {
 	}
 	if verb == "prune" && olderThan <= 0 {
 		missing = append(missing, "--older-than (a positive duration)")
+	}
+	if verb == "prune" && uploadsOlderThan <= 0 {
+		missing = append(missing, "--uploads-older-than (a positive duration)")
 	}
 	if verb == "delete-version" && ver == "" {
 		missing = append(missing, "--version")
@@ -105,6 +120,9 @@ func runStemcell(ctx context.Context, args []string, s stdio) error {
 	if verb == "copy-times" {
 		return printCopyTimes(ctx, store, *line, s.out)
 	}
+	if verb == "verify" {
+		return verifyLine(ctx, session, store, *line, s)
+	}
 	if verb == "delete-version" {
 		return retention.DeleteVersion(ctx, session, store, *line, ver, regions, &stdoutLog{out: s.out, warn: log})
 	}
@@ -122,7 +140,75 @@ func runStemcell(ctx context.Context, args []string, s stdio) error {
 	if err == nil && len(pruned) == 0 {
 		_, _ = fmt.Fprintf(s.err, "no unpublished image of %s is older than %s\n", *line, olderThan) // a note: stdout (empty) is the answer
 	}
+	if err != nil {
+		return err
+	}
+	return pruneStemcellUploads(ctx, session, store, *line, imageBucket, uploadsOlderThan, dryRun, s)
+}
+
+// pruneStemcellUploads aborts the stale uploads of a line: light tarballs in the records' store,
+// root.img in the image bucket (which builds use from its root, whatever the source's prefix).
+func pruneStemcellUploads(ctx context.Context, session *alicloud.Session, store *alicloud.Store, line, imageBucket string, olderThan time.Duration, dryRun bool, s stdio) error {
+	n, err := pruneUploads(ctx, store, []string{line + "/"}, olderThan, dryRun, s.out)
+	if err != nil {
+		return err
+	}
+	if imageBucket == "" {
+		imageBucket = store.Bucket()
+	}
+	images, err := session.StoreIn(store.Region(), imageBucket, "")
+	if err != nil {
+		return err
+	}
+	m, err := pruneUploads(ctx, images, []string{builder.RootImagePrefix(line), builder.UnnamedRootImagePrefix}, olderThan, dryRun, s.out)
+	if err == nil && n+m == 0 {
+		_, _ = fmt.Fprintf(s.err, "no unfinished upload of %s is older than %s\n", line, olderThan) // a note: stdout (empty) is the answer
+	}
 	return err
+}
+
+// verifyLine looks up every image the records of a line name and prints the lost ones.
+func verifyLine(ctx context.Context, session *alicloud.Session, store *alicloud.Store, stemcell string, s stdio) error {
+	line := records.Line{Store: store, Stemcell: stemcell}
+	var all []records.Record
+	for _, channel := range records.Channels {
+		versions, err := line.Versions(ctx, channel)
+		if err != nil {
+			return err
+		}
+		for _, v := range versions {
+			r, err := line.Read(ctx, channel, v.String())
+			if err != nil {
+				return err
+			}
+			r.Channel = channel // where it is recorded is what counts
+			all = append(all, r)
+		}
+	}
+	if len(all) == 0 {
+		return fmt.Errorf("no records of %s in oss://%s/%s", stemcell, store.Bucket(), store.Key(stemcell+"/"))
+	}
+	lost, err := records.FindLost(ctx, session, all...)
+	if err != nil {
+		return err
+	}
+	for _, l := range lost {
+		status := l.Status
+		if status == "" {
+			status = "gone"
+		}
+		if _, err := fmt.Fprintf(s.out, "lost %s %s (%s channel) in %s: %s %s\n", stemcell, l.Version, l.Channel, l.Region, l.ID, status); err != nil {
+			return fmt.Errorf("writing what was lost: %w", err)
+		}
+	}
+	if len(lost) == 0 {
+		images := 0
+		for _, r := range all {
+			images += len(r.ImageIDs)
+		}
+		_, _ = fmt.Fprintf(s.err, "every image of the %d records of %s is Available (%d images)\n", len(all), stemcell, images) // a note: stdout (empty) is the answer
+	}
+	return records.LostError(stemcell, lost)
 }
 
 // printCopyTimes prints a line's copy times as a table, slowest first.

@@ -153,6 +153,60 @@ func testStemcellCommand(t *testing.T, when spec.G, it spec.S) {
 		}))
 	})
 
+	it("verify checks every image of the line with one DescribeImages per region, and names the lost ones and how to rebuild them", func() {
+		cloudFlags := []string{"--stemcell", line, "--region", c.Region, "--bucket", c.Bucket, "--prefix", "pack/",
+			"--oss-endpoint", c.URL, "--ecs-endpoint", c.URL}
+		journal := c.Sim.Journal()
+		before := journal[len(journal)-1].Seq
+		stdout, stderr, code := cli("", append([]string{"stemcell", "verify"}, cloudFlags...)...)
+		Expect(code).To(Equal(0), stderr)
+		Expect(stdout).To(BeEmpty())
+		Expect(stderr).To(ContainSubstring("every image of the 3 records of " + line + " is Available"))
+		describes := 0
+		for _, e := range c.Sim.Journal() {
+			if e.Seq > before && e.Action == "DescribeImages" {
+				describes++
+			}
+		}
+		Expect(describes).To(Equal(len(regions)), "one DescribeImages per region for the whole line")
+
+		// A director deleted the light stemcell it was given.
+		Expect(s.DeleteImage(ctx, regions[1], ids["1.484"][regions[1]])).To(Succeed())
+		stdout, stderr, code = cli("", append([]string{"stemcell", "verify"}, cloudFlags...)...)
+		Expect(code).To(Equal(1))
+		Expect(strings.Split(strings.TrimSpace(stdout), "\n")).To(ConsistOf(
+			"lost "+line+" 1.484 (published channel) in "+regions[1]+": "+ids["1.484"][regions[1]]+" gone",
+			"lost "+line+" 1.484 (candidate channel) in "+regions[1]+": "+ids["1.484"][regions[1]]+" gone",
+		))
+		Expect(stderr).To(ContainSubstring(line + " 1.484 (published channel) has lost its images in " + regions[1]))
+		Expect(stderr).To(ContainSubstring("cpi-ci stemcell delete-version --stemcell " + line + " --version 1.484"))
+	})
+
+	it("prune aborts the unfinished uploads under the line's prefixes started before --uploads-older-than, and no other", func() {
+		// The emulator's clock is ten minutes behind: these uploads are ten minutes old.
+		ours := []string{"pack/" + line + "/tarballs/1.486/light.tgz", "root-img/" + line + "/1.486/root.img", "root-img/unnamed/0123abcd/root.img"}
+		others := []string{"pack/" + line + "-fips/tarballs/1/light.tgz", "root-img/" + line + "-fips/1/root.img"}
+		for _, key := range append(append([]string{}, ours...), others...) {
+			c.StartUpload(t, key)
+		}
+		stdout, stderr, code := cli("", append([]string{"stemcell", "prune", "--older-than", "1000h"}, flags...)...)
+		Expect(code).To(Equal(0), stderr)
+		Expect(stdout).To(BeEmpty(), "uploads younger than the default 24h stay")
+		Expect(c.PendingUploads(t, "")).To(HaveLen(5))
+
+		stdout, stderr, code = cli("", append([]string{"stemcell", "prune", "--older-than", "1000h", "--uploads-older-than", "5m", "--dry-run"}, flags...)...)
+		Expect(code).To(Equal(0), stderr)
+		Expect(strings.Count(stdout, "would abort upload ")).To(Equal(3), stdout)
+		Expect(c.PendingUploads(t, "")).To(HaveLen(5))
+
+		stdout, stderr, code = cli("", append([]string{"stemcell", "prune", "--older-than", "1000h", "--uploads-older-than", "5m"}, flags...)...)
+		Expect(code).To(Equal(0), stderr)
+		for _, key := range ours {
+			Expect(stdout).To(ContainSubstring(" of oss://" + c.Bucket + "/" + key + " ("))
+		}
+		Expect(c.PendingUploads(t, "")).To(ConsistOf(others))
+	})
+
 	it("names what is missing", func() {
 		_, stderr, code := cli("", "stemcell", "prune", "--region", c.Region, "--bucket", c.Bucket)
 		Expect(code).To(Equal(1))

@@ -3,6 +3,8 @@ package testtools
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"sort"
 	"testing"
@@ -91,4 +93,71 @@ func (c *Cloud) PutObject(t testing.TB, key string, data []byte) {
 	if _, err := c.oss.PutObject(context.Background(), &oss.PutObjectRequest{Bucket: oss.Ptr(c.Bucket), Key: oss.Ptr(key), Body: bytes.NewReader(data)}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// StartUpload initiates a multipart upload of key and sends it one part, behind the resource's
+// back: what a run killed in the middle of an upload leaves. It returns the upload id.
+func (c *Cloud) StartUpload(t testing.TB, key string) string {
+	t.Helper()
+	ctx := context.Background()
+	started, err := c.oss.InitiateMultipartUpload(ctx, &oss.InitiateMultipartUploadRequest{Bucket: oss.Ptr(c.Bucket), Key: oss.Ptr(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.oss.UploadPart(ctx, &oss.UploadPartRequest{Bucket: oss.Ptr(c.Bucket), Key: oss.Ptr(key), UploadId: started.UploadId,
+		PartNumber: 1, Body: bytes.NewReader(bytes.Repeat([]byte("part"), 1024))}); err != nil {
+		t.Fatal(err)
+	}
+	return oss.ToString(started.UploadId)
+}
+
+// PendingUploads lists the keys of the bucket's multipart uploads in progress under prefix,
+// sorted (a key appears once per upload).
+func (c *Cloud) PendingUploads(t testing.TB, prefix string) []string {
+	t.Helper()
+	var keys []string
+	paginator := c.oss.NewListMultipartUploadsPaginator(&oss.ListMultipartUploadsRequest{Bucket: oss.Ptr(c.Bucket), Prefix: oss.Ptr(prefix)})
+	for paginator.HasNext() {
+		page, err := paginator.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range page.Uploads {
+			keys = append(keys, oss.ToString(u.Key))
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// DeleteObject removes an object behind the resource's back (a lost tarball).
+func (c *Cloud) DeleteObject(t testing.TB, key string) {
+	t.Helper()
+	if _, err := c.oss.DeleteObject(context.Background(), &oss.DeleteObjectRequest{Bucket: oss.Ptr(c.Bucket), Key: oss.Ptr(key)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Fired says how many times the emulator's fault id has fired (read through its admin API).
+func (c *Cloud) Fired(t testing.TB, id string) int {
+	t.Helper()
+	response, err := http.Get(c.URL + "/_sim/faults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = response.Body.Close() }() // read-only: its close has nothing to report
+	var faults []struct {
+		ID    string `json:"id"`
+		Fired int    `json:"fired"`
+	}
+	if err := json.NewDecoder(response.Body).Decode(&faults); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range faults {
+		if f.ID == id {
+			return f.Fired
+		}
+	}
+	t.Fatalf("the emulator has no fault %s", id)
+	return 0
 }

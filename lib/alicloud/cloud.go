@@ -104,8 +104,13 @@ type Options struct {
 	Log     Log
 	Secrets Secrets
 	Retry   RetryPolicy
-	// CallTimeout bounds each API call (not whole transfers, which are bounded by their context).
+	// CallTimeout bounds each try of a call that moves no bulk data (ECS, STS, the metadata
+	// service; OSS heads, lists, records, locks); default 12s, so a call against an endpoint
+	// that never answers fails within 80 s (see worstCase).
 	CallTimeout time.Duration
+	// StallTimeout ends a try of a transfer (an upload part, a download range, a large PUT) when
+	// no byte has moved for this long; a transfer that moves is never cut short. Default 1m.
+	StallTimeout time.Duration
 	// MetadataURL is the ECS instance metadata service; empty means $ALIBABA_CLOUD_METADATA_URL,
 	// then http://100.100.100.200.
 	MetadataURL string
@@ -134,7 +139,10 @@ func (o Options) withDefaults() Options {
 	}
 	o.Retry = o.Retry.withDefaults()
 	if o.CallTimeout <= 0 {
-		o.CallTimeout = 2 * time.Minute
+		o.CallTimeout = 12 * time.Second
+	}
+	if o.StallTimeout <= 0 {
+		o.StallTimeout = time.Minute
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now

@@ -113,6 +113,26 @@ func testImages(t *testing.T, when spec.G, it spec.S) {
 		Expect(sharing).To(Equal(alicloud.Sharing{Public: true}))
 	})
 
+	it("deletes a shared or public image by making it private first, and its snapshots once it is gone", func() {
+		for _, sharing := range []alicloud.Sharing{{Accounts: []string{"1234567890123456"}}, {Public: true}} {
+			id := importImage(t, c, s, "published", nil)
+			_, err := s.WaitImage(ctx, testRegion, id, alicloud.WaitOptions{FirstPoll: 50 * time.Millisecond})
+			Expect(err).NotTo(HaveOccurred())
+			image, err := s.Image(ctx, testRegion, id)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(s.ShareImage(ctx, testRegion, id, sharing)).To(Succeed())
+			before := c.calls("ecs", "DeleteSnapshot")
+
+			Expect(s.DeleteImage(ctx, testRegion, id)).To(Succeed())
+			left, err := s.Images(ctx, testRegion, alicloud.ImageQuery{IDs: []string{id}})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(left).To(BeEmpty())
+			Expect(c.calls("ecs", "DeleteSnapshot") - before).To(Equal(len(image.SnapshotIDs())))
+			Expect(c.sim.Journal()).NotTo(ContainElement(And(HaveField("Action", "DeleteSnapshot"), HaveField("ErrorCode", "SnapshotCreatedImage"))),
+				"the snapshots are deleted only once the image has gone")
+		}
+	})
+
 	it("refuses to delete an image while it is being copied, then deletes it with its snapshots", func() {
 		id := importImage(t, c, s, "source", nil)
 		_, err := s.WaitImage(ctx, testRegion, id, alicloud.WaitOptions{FirstPoll: 50 * time.Millisecond})

@@ -125,6 +125,111 @@ func testFaults(t *testing.T, when spec.G, it spec.S) {
 		})
 	})
 
+	when("a link is slow", func() {
+		it("lets an upload part take longer than the call timeout while its bytes move", func() {
+			// 512 KiB parts at 256 KiB/s take 2 s each: four times the call timeout, which used
+			// to bound every try of a part and failed links slower than part size / 2 min.
+			s := c.session(c.source(), func(o *alicloud.Options) {
+				o.CallTimeout = 500 * time.Millisecond
+				o.StallTimeout = 5 * time.Second
+			})
+			slow, err := s.Store()
+			Expect(err).NotTo(HaveOccurred())
+			c.sim.AddFault(sim.Fault{Service: "oss", Action: "UploadPart", Kind: sim.FaultBandwidth, Bandwidth: 256 << 10})
+			data := randomBytes(1<<20, 11)
+			start := time.Now()
+			up, err := slow.Upload(ctx, "slow.tgz", bytes.NewReader(data), alicloud.UploadOptions{
+				TransferOptions: alicloud.TransferOptions{PartSize: 512 << 10, Parallel: 2}})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(time.Since(start)).To(BeNumerically(">", time.Second), "the fault slowed the parts")
+			Expect(up.SHA256).To(Equal(sha256Hex(data)))
+			Expect(c.calls("oss", "UploadPart")).To(Equal(2), "no part was cut short and sent again")
+		})
+
+		it("gives up a part that stops moving after the stall timeout, however long a call may take", func() {
+			s := c.session(c.source(), func(o *alicloud.Options) {
+				o.CallTimeout = time.Minute
+				o.StallTimeout = 300 * time.Millisecond
+			})
+			stalled, err := s.Store()
+			Expect(err).NotTo(HaveOccurred())
+			c.sim.AddFault(sim.Fault{Service: "oss", Action: "UploadPart", Kind: sim.FaultHang})
+			start := time.Now()
+			_, err = stalled.Upload(ctx, "stalled.tgz", bytes.NewReader(randomBytes(1<<20, 12)), alicloud.UploadOptions{
+				TransferOptions: alicloud.TransferOptions{PartSize: 512 << 10, Parallel: 2}})
+			Expect(alicloud.HasCode(err, "Timeout")).To(BeTrue(), "%v", err)
+			Expect(time.Since(start)).To(BeNumerically("<", 10*time.Second))
+			Expect(c.sim.Journal()).NotTo(ContainElement(HaveField("Action", "CompleteMultipartUpload")))
+		})
+	})
+
+	when("a small call never answers", func() {
+		it("gives every try the call timeout, not the stall timeout of transfers", func() {
+			s := c.session(c.source(), func(o *alicloud.Options) {
+				o.CallTimeout = 200 * time.Millisecond
+				o.StallTimeout = time.Minute
+			})
+			quick, err := s.Store()
+			Expect(err).NotTo(HaveOccurred())
+			for _, action := range []string{"HeadObject", "GetObject", "ListObjectsV2"} {
+				c.sim.AddFault(sim.Fault{Service: "oss", Action: action, Kind: sim.FaultHang})
+			}
+			for name, call := range map[string]func() error{
+				"HeadObject":    func() error { _, err := quick.Head(ctx, "records/1.json"); return err },
+				"GetObject":     func() error { _, _, err := quick.Get(ctx, "records/1.json"); return err },
+				"ListObjectsV2": func() error { _, err := quick.List(ctx, "records/"); return err },
+			} {
+				start := time.Now()
+				err := call()
+				Expect(alicloud.HasCode(err, "Timeout")).To(BeTrue(), "%s: %v", name, err)
+				Expect(err.Error()).To(ContainSubstring("oss " + name + ": Timeout"))
+				Expect(time.Since(start)).To(BeNumerically("<", 5*time.Second), name)
+			}
+			Expect(c.calls("oss", "HeadObject")).To(Equal(5), "every try of the policy")
+		})
+	})
+
+	when("a retried OSS call is logged", func() {
+		it("names the OSS action, not the HTTP request", func() {
+			_, err := st.Put(ctx, "records/1.json", []byte("{}"), alicloud.PutOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			for _, action := range []string{"HeadObject", "GetObject", "ListObjectsV2", "DeleteObject", "PutObjectAcl"} {
+				c.sim.AddFault(sim.Fault{Service: "oss", Action: action, Nth: 1, Kind: sim.FaultServiceUnavailable})
+			}
+			_, err = st.Head(ctx, "records/1.json")
+			Expect(err).NotTo(HaveOccurred())
+			_, _, err = st.Get(ctx, "records/1.json")
+			Expect(err).NotTo(HaveOccurred())
+			_, err = st.List(ctx, "records/")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(st.SetPublicRead(ctx, "records/1.json", false)).To(Succeed())
+			Expect(st.Delete(ctx, "records/1.json")).To(Succeed())
+			warnings := strings.Join(c.log.Lines(), "\n")
+			for _, action := range []string{"HeadObject", "GetObject", "ListObjectsV2", "DeleteObject", "PutObjectAcl"} {
+				Expect(warnings).To(ContainSubstring("WARN oss "+action+": ServiceUnavailable"), action)
+			}
+			Expect(warnings).NotTo(ContainSubstring("http://"))
+			Expect(warnings).NotTo(MatchRegexp(`oss (GET|HEAD|PUT|POST|DELETE) `))
+		})
+	})
+
+	when("a completion succeeds but its answer is lost", func() {
+		it("recognises the object by its size and CRC-64 instead of failing NoSuchUpload", func() {
+			c.sim.AddFault(sim.Fault{Service: "oss", Action: "CompleteMultipartUpload", Nth: 1, Kind: sim.FaultLostAnswer})
+			data := randomBytes(3<<20, 13)
+			up, err := st.Upload(ctx, "lost.tgz", bytes.NewReader(data), alicloud.UploadOptions{
+				TransferOptions: alicloud.TransferOptions{PartSize: 1 << 20, Parallel: 2}})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(up.SHA256).To(Equal(sha256Hex(data)))
+			Expect(c.calls("oss", "CompleteMultipartUpload")).To(Equal(2))
+			Expect(strings.Join(c.log.Lines(), "\n")).To(ContainSubstring("an earlier try completed the upload"))
+			var out bytes.Buffer
+			_, err = st.Download(ctx, "lost.tgz", &out, alicloud.TransferOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(out.Bytes()).To(Equal(data))
+		})
+	})
+
 	when("a call is slow but answers", func() {
 		it("waits for it", func() {
 			c.sim.AddFault(sim.Fault{Service: "oss", Action: "PutObject", Nth: 1, Kind: sim.FaultLatency, Latency: 200 * time.Millisecond})

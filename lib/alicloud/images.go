@@ -165,6 +165,7 @@ type ImportRequest struct {
 	Architecture string // x86_64, arm64
 	OSType       string // linux
 	Platform     string // Ubuntu, Others Linux …
+	NvmeSupport  string // Features.NvmeSupport: "supported", or "" to send none
 	Tags         map[string]string
 }
 
@@ -200,6 +201,9 @@ func (s *Session) ImportImage(ctx context.Context, region string, r ImportReques
 		"DiskDeviceMapping.1.OSSObject":     r.Object,
 		"DiskDeviceMapping.1.Format":        r.Format,
 		"DiskDeviceMapping.1.DiskImageSize": strconv.Itoa(r.DiskSizeGiB),
+	}
+	if r.NvmeSupport != "" {
+		params["Features.NvmeSupport"] = r.NvmeSupport
 	}
 	addTags(params, "Tag", r.Tags)
 	// One token for every try: a try that timed out or lost its answer may have imported
@@ -296,6 +300,15 @@ func (s *Session) DeleteImage(ctx context.Context, region, id string) error {
 	// An image ECS does not list yet may still exist (new images show up late): ask to delete
 	// it anyway, and let ECS say whether it is there.
 	err = s.ecsCall(ctx, region, "DeleteImage", map[string]string{"ImageId": id, "Force": "true"}, nil)
+	if HasCode(err, "ImageUseShared") {
+		// Force overrides only the use by instances: a shared or public image must be made
+		// private first (the API reference of DeleteImage).
+		if err := s.ShareImage(ctx, region, id, Sharing{}); err != nil {
+			return fmt.Errorf("deleting image %s in %s: it is shared, and unsharing it failed: %w", id, region, err)
+		}
+		s.opts.Log.Printf("image %s in %s was shared or public: made it private to delete it", id, region)
+		err = s.ecsCall(ctx, region, "DeleteImage", map[string]string{"ImageId": id, "Force": "true"}, nil)
+	}
 	if HasCode(err, "OperationDenied.ImageCopying") && s.CancelCopy(ctx, region, id) == nil {
 		// It was a copy in progress: cancelling it removes it (a source being copied from
 		// cannot be cancelled this way and keeps the refusal).
@@ -310,11 +323,50 @@ func (s *Session) DeleteImage(ctx context.Context, region, id string) error {
 		s.opts.Log.Warnf("deleted image %s in %s before ECS listed it: its snapshots could not be looked up and may remain", id, region)
 		return nil
 	}
+	// ECS deletes an image in the background and refuses to delete its snapshots until it is
+	// gone (the CPI waits the same way).
+	if err := s.waitGone(ctx, region, id); err != nil {
+		return err
+	}
 	for _, snapshot := range image.SnapshotIDs() {
 		err := s.ecsCall(ctx, region, "DeleteSnapshot", map[string]string{"SnapshotId": snapshot, "Force": "true"}, nil)
 		if err != nil && !HasCode(err, "InvalidSnapshotId.NotFound") {
 			return fmt.Errorf("deleting snapshot %s of image %s in %s: %w", snapshot, id, region, err)
 		}
+	}
+	return nil
+}
+
+// deletionWait bounds how long DeleteImage waits for ECS to finish deleting an image.
+const deletionWait = 5 * time.Minute
+
+// waitGone waits until DescribeImages no longer lists an image being deleted, looking after
+// 100 ms and then backing off to 5 s between looks.
+func (s *Session) waitGone(ctx context.Context, region, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, deletionWait)
+	defer cancel()
+	for pause := 100 * time.Millisecond; ; pause = min(2*pause, 5*time.Second) {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("deleting image %s in %s: still listed after %s: %w", id, region, deletionWait, ctx.Err())
+		case <-time.After(pause):
+		}
+		_, err := s.Image(ctx, region, id)
+		switch {
+		case HasCode(err, "ImageNotFound"):
+			return nil
+		case err != nil:
+			return fmt.Errorf("waiting for image %s in %s to be deleted: %w", id, region, err)
+		}
+	}
+}
+
+// SetNvmeSupport sets an image's Features.NvmeSupport ("supported"): CopyImage does not carry
+// it from the source image, so every copy needs it again.
+func (s *Session) SetNvmeSupport(ctx context.Context, region, id, value string) error {
+	params := map[string]string{"ImageId": id, "Features.NvmeSupport": value}
+	if err := s.ecsCall(ctx, region, "ModifyImageAttribute", params, nil); err != nil {
+		return fmt.Errorf("setting NvmeSupport %s on image %s in %s: %w", value, id, region, err)
 	}
 	return nil
 }

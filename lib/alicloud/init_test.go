@@ -11,6 +11,7 @@ import (
 func TestAlicloud(t *testing.T) {
 	suite := spec.New("alicloud over the wire", spec.Report(report.Terminal{}))
 	suite("OSS store", testStore)
+	suite("pending uploads", testPendingUploads)
 	suite("transfers", testTransfers)
 	suite("credentials", testCredentials)
 	suite("faults", testFaults)

@@ -17,12 +17,19 @@ import (
 // most Parallel+1 buffers, uploaded Parallel at a time, each retried on its own; then completed,
 // or aborted on any failure. first is an empty slice whose backing array may be reused as a part
 // buffer: the caller's initial read, which r replays from that same array before anything else.
-func (st *Store) multipart(ctx context.Context, name string, request *oss.PutObjectRequest, r io.Reader, first []byte, opts UploadOptions) (*oss.CompleteMultipartUploadResult, error) {
+//
+// sums sees every byte r yields, so once r is drained it holds the object's size and CRC-64: a
+// completion whose answer was lost is recognised by them (see complete).
+func (st *Store) multipart(ctx context.Context, name string, request *oss.PutObjectRequest, r io.Reader, first []byte, opts UploadOptions, sums *digests) (*oss.CompleteMultipartUploadResult, error) {
 	initiate := &oss.InitiateMultipartUploadRequest{Bucket: request.Bucket, Key: request.Key, ContentType: request.ContentType,
 		Metadata: request.Metadata, ForbidOverwrite: request.ForbidOverwrite}
-	started, err := st.client.InitiateMultipartUpload(ctx, initiate)
+	var started *oss.InitiateMultipartUploadResult
+	err := st.do(ctx, "InitiateMultipartUpload", name, func(ctx context.Context) (err error) {
+		started, err = st.client.InitiateMultipartUpload(ctx, initiate)
+		return err
+	})
 	if err != nil {
-		return nil, st.fail("InitiateMultipartUpload", name, err)
+		return nil, err
 	}
 	uploadID := started.UploadId
 	abort := func(cause error) error {
@@ -30,9 +37,12 @@ func (st *Store) multipart(ctx context.Context, name string, request *oss.PutObj
 		abortCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), st.s.opts.CallTimeout)
 		defer cancel()
 		// The upload's failure is what the caller needs; a failed abort only leaves parts behind.
-		if _, err := st.client.AbortMultipartUpload(abortCtx, &oss.AbortMultipartUploadRequest{Bucket: request.Bucket, Key: request.Key, UploadId: uploadID}); err != nil {
-			st.s.opts.Log.Warnf("%v (upload %s): its parts stay until a lifecycle rule removes them",
-				st.fail("AbortMultipartUpload", name, err), oss.ToString(uploadID))
+		err := st.do(abortCtx, "AbortMultipartUpload", name, func(ctx context.Context) error {
+			_, err := st.client.AbortMultipartUpload(ctx, &oss.AbortMultipartUploadRequest{Bucket: request.Bucket, Key: request.Key, UploadId: uploadID})
+			return err
+		})
+		if err != nil && !HasCode(err, "NoSuchUpload") {
+			st.s.opts.Log.Warnf("%v (upload %s): its parts stay until a lifecycle rule removes them", err, oss.ToString(uploadID))
 		}
 		return cause
 	}
@@ -102,20 +112,48 @@ func (st *Store) multipart(ctx context.Context, name string, request *oss.PutObj
 	sort.Slice(parts, func(i, j int) bool { return parts[i].PartNumber < parts[j].PartNumber })
 	complete := &oss.CompleteMultipartUploadRequest{Bucket: request.Bucket, Key: request.Key, UploadId: uploadID,
 		ForbidOverwrite: request.ForbidOverwrite, Acl: request.Acl, CompleteMultipartUpload: &oss.CompleteMultipartUpload{Parts: parts}}
-	result, err := st.client.CompleteMultipartUpload(ctx, complete)
+	result, err := st.complete(ctx, name, complete, sums)
 	if err != nil {
-		return nil, abort(st.fail("CompleteMultipartUpload", name, err))
+		return nil, abort(err)
 	}
 	return result, nil
+}
+
+// complete completes an upload. A completion that succeeded but whose answer was lost makes the
+// next try fail NoSuchUpload (the upload is gone: it became the object); when the object then
+// has exactly the size and CRC-64 of the bytes sent, that try's predecessor did the work and
+// the upload succeeded.
+func (st *Store) complete(ctx context.Context, name string, request *oss.CompleteMultipartUploadRequest, sums *digests) (*oss.CompleteMultipartUploadResult, error) {
+	var (
+		result *oss.CompleteMultipartUploadResult
+		tries  int
+	)
+	// Completing assembles the parts server-side, which takes longer than a small call.
+	err := st.s.callWithin(ctx, st.s.opts.StallTimeout, "oss", "CompleteMultipartUpload", func(ctx context.Context) (err error) {
+		tries++
+		result, err = st.client.CompleteMultipartUpload(ctx, request)
+		return err
+	})
+	if err == nil {
+		return result, nil
+	}
+	if tries > 1 && HasCode(err, "NoSuchUpload") {
+		info, headErr := st.Head(ctx, name)
+		if headErr == nil && info.Size == sums.n && info.CRC64 == sums.crc() {
+			st.s.opts.Log.Warnf("complete oss://%s/%s: an earlier try completed the upload (its answer was lost); the object has the size and CRC-64 sent", st.bucket, st.Key(name))
+			return &oss.CompleteMultipartUploadResult{ETag: oss.Ptr(info.ETag), HashCRC64: oss.Ptr(info.CRC64)}, nil
+		}
+	}
+	return nil, st.fail("CompleteMultipartUpload", name, err)
 }
 
 // uploadPart sends one part with the session's retry policy and a fresh body per attempt; the
 // SDK checks the part's CRC-64 against the server's, and a mismatch is retried.
 func (st *Store) uploadPart(ctx context.Context, name string, request *oss.PutObjectRequest, uploadID *string, number int32, data []byte) (string, error) {
 	var etag string
-	err := st.sendBody(ctx, "UploadPart", data, func(ctx context.Context, body io.Reader, length int64) error {
+	err := st.sendBody(ctx, "UploadPart", true, data, func(ctx context.Context, body io.Reader, length int64) error {
 		result, err := st.client.UploadPart(ctx, &oss.UploadPartRequest{Bucket: request.Bucket, Key: request.Key,
-			UploadId: uploadID, PartNumber: number, Body: body, ContentLength: oss.Ptr(length)}, noSDKRetry)
+			UploadId: uploadID, PartNumber: number, Body: body, ContentLength: oss.Ptr(length)})
 		if err != nil {
 			return err
 		}

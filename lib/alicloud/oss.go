@@ -15,6 +15,7 @@ import (
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	osscredentials "github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/retry"
 )
 
 // maxSmallObject bounds Get, which reads a whole object into memory (records, state, locks).
@@ -40,10 +41,11 @@ func (s *Session) ossClient(region string) (*oss.Client, error) {
 			}
 			return out, nil
 		})).
-		WithRetryer(ossRetryer{s}).
+		// The pack runs every retry itself (Store.do), naming the operation in its warnings.
+		WithRetryer(retry.NopRetryer{}).
 		WithConnectTimeout(10 * time.Second).
-		// A try that gets no byte for this long fails and is retried (the SDK's own loop).
-		WithReadWriteTimeout(min(s.opts.CallTimeout, time.Minute)).
+		// The idle deadline of every connection: a try that moves no byte for this long fails.
+		WithReadWriteTimeout(s.opts.StallTimeout).
 		WithProxyFromEnvironment(true)
 	if s.cloud.OSSEndpoint != "" {
 		ep, err := parseEndpoint(s.cloud.OSSEndpoint, region)
@@ -62,27 +64,6 @@ func (s *Session) ossClient(region string) (*oss.Client, error) {
 
 func isIPOrLocal(host string) bool {
 	return host == "localhost" || net.ParseIP(strings.Trim(host, "[]")) != nil
-}
-
-// ossRetryer puts the session's retry policy into the OSS SDK's retry loop.
-type ossRetryer struct{ s *Session }
-
-func (r ossRetryer) IsErrorRetryable(err error) bool {
-	_, retryable := classify("oss", "request", err) // only whether it is retryable
-	return retryable
-}
-
-func (r ossRetryer) MaxAttempts() int { return r.s.opts.Retry.Attempts }
-
-func (r ossRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
-	e, _ := classify("oss", "request", err)
-	var serviceErr *oss.ServiceError
-	if errors.As(err, &serviceErr) && serviceErr.RequestTarget != "" {
-		e = &Error{Service: e.Service, Operation: serviceErr.RequestTarget, Code: e.Code, RequestID: e.RequestID}
-	}
-	delay := r.s.opts.Retry.Delay(attempt)
-	r.s.logRetry(e, attempt-1, delay)
-	return delay, nil
 }
 
 // Store is a bucket, or a prefix of one, in one region: where the pack keeps tarballs, records,
@@ -162,6 +143,15 @@ func (st *Store) fail(operation, name string, err error) error {
 	return fmt.Errorf("%s oss://%s/%s: %w", strings.ToLower(operation[:1])+operation[1:], st.bucket, st.Key(name), err)
 }
 
+// do runs one small OSS call with the session's retry policy and CallTimeout per try, and says
+// which object it failed on.
+func (st *Store) do(ctx context.Context, operation, name string, try func(ctx context.Context) error) error {
+	if err := st.s.call(ctx, "oss", operation, try); err != nil {
+		return st.fail(operation, name, err)
+	}
+	return nil
+}
+
 // Put writes a small object from memory (records, state).
 func (st *Store) Put(ctx context.Context, name string, body []byte, opts PutOptions) (ObjectInfo, error) {
 	request := &oss.PutObjectRequest{Bucket: oss.Ptr(st.bucket), Key: oss.Ptr(st.Key(name))}
@@ -176,10 +166,10 @@ func (st *Store) Put(ctx context.Context, name string, body []byte, opts PutOpti
 // putObject sends a PutObject whose body is data, retried by the session with a fresh body.
 func (st *Store) putObject(ctx context.Context, request *oss.PutObjectRequest, data []byte) (*oss.PutObjectResult, error) {
 	var result *oss.PutObjectResult
-	err := st.sendBody(ctx, "PutObject", data, func(ctx context.Context, body io.Reader, length int64) (err error) {
+	err := st.sendBody(ctx, "PutObject", false, data, func(ctx context.Context, body io.Reader, length int64) (err error) {
 		attempt := *request
 		attempt.Body, attempt.ContentLength = body, oss.Ptr(length)
-		result, err = st.client.PutObject(ctx, &attempt, noSDKRetry)
+		result, err = st.client.PutObject(ctx, &attempt)
 		return err
 	})
 	return result, err
@@ -228,9 +218,13 @@ func (st *Store) CreateIfAbsent(ctx context.Context, name string, body []byte, o
 
 // Head returns an object's size, digests and metadata.
 func (st *Store) Head(ctx context.Context, name string) (ObjectInfo, error) {
-	result, err := st.client.HeadObject(ctx, &oss.HeadObjectRequest{Bucket: oss.Ptr(st.bucket), Key: oss.Ptr(st.Key(name))})
+	var result *oss.HeadObjectResult
+	err := st.do(ctx, "HeadObject", name, func(ctx context.Context) (err error) {
+		result, err = st.client.HeadObject(ctx, &oss.HeadObjectRequest{Bucket: oss.Ptr(st.bucket), Key: oss.Ptr(st.Key(name))})
+		return err
+	})
 	if err != nil {
-		return ObjectInfo{}, st.fail("HeadObject", name, err)
+		return ObjectInfo{}, err
 	}
 	info := ObjectInfo{Name: name, Size: result.ContentLength, ETag: oss.ToString(result.ETag), CRC64: oss.ToString(result.HashCRC64), Metadata: result.Metadata}
 	if result.LastModified != nil {
@@ -253,23 +247,45 @@ func (st *Store) Exists(ctx context.Context, name string) (bool, error) {
 
 // Get reads a small object into memory; objects over 16 MiB are refused (use Download).
 func (st *Store) Get(ctx context.Context, name string) ([]byte, ObjectInfo, error) {
-	result, err := st.client.GetObject(ctx, &oss.GetObjectRequest{Bucket: oss.Ptr(st.bucket), Key: oss.Ptr(st.Key(name))})
+	var (
+		body []byte
+		info ObjectInfo
+	)
+	err := st.do(ctx, "GetObject", name, func(ctx context.Context) error {
+		result, err := st.client.GetObject(ctx, &oss.GetObjectRequest{Bucket: oss.Ptr(st.bucket), Key: oss.Ptr(st.Key(name))})
+		if err != nil {
+			return err
+		}
+		defer func() { _ = result.Body.Close() }() // read-only: its close has nothing to report
+		if result.ContentLength > maxSmallObject {
+			return errTooLarge{size: result.ContentLength}
+		}
+		// The body is part of the try: a connection lost mid-body is tried again.
+		body, err = io.ReadAll(io.LimitReader(result.Body, maxSmallObject+1))
+		if err != nil {
+			return err
+		}
+		info = ObjectInfo{Name: name, Size: int64(len(body)), ETag: oss.ToString(result.ETag), CRC64: oss.ToString(result.HashCRC64), Metadata: result.Metadata}
+		if result.LastModified != nil {
+			info.LastModified = *result.LastModified
+		}
+		return nil
+	})
+	var tooLarge errTooLarge
+	if errors.As(err, &tooLarge) {
+		return nil, ObjectInfo{}, fmt.Errorf("oss://%s/%s is %d bytes, too large to read into memory", st.bucket, st.Key(name), tooLarge.size)
+	}
 	if err != nil {
-		return nil, ObjectInfo{}, st.fail("GetObject", name, err)
-	}
-	defer func() { _ = result.Body.Close() }() // read-only: its close has nothing to report
-	if result.ContentLength > maxSmallObject {
-		return nil, ObjectInfo{}, fmt.Errorf("oss://%s/%s is %d bytes, too large to read into memory", st.bucket, st.Key(name), result.ContentLength)
-	}
-	body, err := io.ReadAll(io.LimitReader(result.Body, maxSmallObject+1))
-	if err != nil {
-		return nil, ObjectInfo{}, st.fail("GetObject", name, err)
-	}
-	info := ObjectInfo{Name: name, Size: int64(len(body)), ETag: oss.ToString(result.ETag), CRC64: oss.ToString(result.HashCRC64), Metadata: result.Metadata}
-	if result.LastModified != nil {
-		info.LastModified = *result.LastModified
+		return nil, ObjectInfo{}, err
 	}
 	return body, info, nil
+}
+
+// errTooLarge is an object Get refuses to read; it is not worth another try.
+type errTooLarge struct{ size int64 }
+
+func (e errTooLarge) Error() string {
+	return fmt.Sprintf("%d bytes, too large to read into memory", e.size)
 }
 
 // GetJSON reads an object written by PutJSON into v.
@@ -286,23 +302,33 @@ func (st *Store) GetJSON(ctx context.Context, name string, v any) (ObjectInfo, e
 
 // Delete removes an object; removing one that does not exist is not an error.
 func (st *Store) Delete(ctx context.Context, name string) error {
-	_, err := st.client.DeleteObject(ctx, &oss.DeleteObjectRequest{Bucket: oss.Ptr(st.bucket), Key: oss.Ptr(st.Key(name))})
+	err := st.do(ctx, "DeleteObject", name, func(ctx context.Context) error {
+		_, err := st.client.DeleteObject(ctx, &oss.DeleteObjectRequest{Bucket: oss.Ptr(st.bucket), Key: oss.Ptr(st.Key(name))})
+		return err
+	})
 	if err != nil && !IsNotFound(err) {
-		return st.fail("DeleteObject", name, err)
+		return err
 	}
 	return nil
 }
 
-// List returns every object whose name starts with prefix (all pages), in key order.
+// List returns every object whose name starts with prefix (all pages), in key order. Each page
+// is one call, retried on its own.
 func (st *Store) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
-	paginator := st.client.NewListObjectsV2Paginator(&oss.ListObjectsV2Request{
-		Bucket: oss.Ptr(st.bucket), Prefix: oss.Ptr(st.Key(prefix)), MaxKeys: 1000,
-	})
-	var out []ObjectInfo
-	for paginator.HasNext() {
-		page, err := paginator.NextPage(ctx)
+	var (
+		out   []ObjectInfo
+		token *string
+	)
+	for {
+		var page *oss.ListObjectsV2Result
+		err := st.do(ctx, "ListObjectsV2", prefix, func(ctx context.Context) (err error) {
+			page, err = st.client.ListObjectsV2(ctx, &oss.ListObjectsV2Request{
+				Bucket: oss.Ptr(st.bucket), Prefix: oss.Ptr(st.Key(prefix)), MaxKeys: 1000, ContinuationToken: token,
+			})
+			return err
+		})
 		if err != nil {
-			return nil, st.fail("ListObjectsV2", prefix, err)
+			return nil, err
 		}
 		for _, o := range page.Contents {
 			info := ObjectInfo{Name: strings.TrimPrefix(oss.ToString(o.Key), st.prefix), Size: o.Size, ETag: oss.ToString(o.ETag)}
@@ -311,8 +337,11 @@ func (st *Store) List(ctx context.Context, prefix string) ([]ObjectInfo, error) 
 			}
 			out = append(out, info)
 		}
+		if !page.IsTruncated || oss.ToString(page.NextContinuationToken) == "" {
+			return out, nil
+		}
+		token = page.NextContinuationToken
 	}
-	return out, nil
 }
 
 // URL is the object's stable, unsigned address: readable by anyone only if the object is
@@ -344,9 +373,8 @@ func (st *Store) SetPublicRead(ctx context.Context, name string, public bool) er
 	if public {
 		acl = oss.ObjectACLPublicRead
 	}
-	_, err := st.client.PutObjectAcl(ctx, &oss.PutObjectAclRequest{Bucket: oss.Ptr(st.bucket), Key: oss.Ptr(st.Key(name)), Acl: acl})
-	if err != nil {
-		return st.fail("PutObjectAcl", name, err)
-	}
-	return nil
+	return st.do(ctx, "PutObjectAcl", name, func(ctx context.Context) error {
+		_, err := st.client.PutObjectAcl(ctx, &oss.PutObjectAclRequest{Bucket: oss.Ptr(st.bucket), Key: oss.Ptr(st.Key(name)), Acl: acl})
+		return err
+	})
 }

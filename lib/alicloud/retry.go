@@ -40,13 +40,28 @@ func (p RetryPolicy) Delay(attempt int) time.Duration {
 	return step/2 + rand.N(step/2+1)
 }
 
-// call runs one cloud operation with the policy: each try gets its own timeout, retryable
+// call runs one small cloud operation with the policy: each try gets CallTimeout, retryable
 // failures are logged with their code and request id and tried again, anything else comes back
 // at once as an *Error.
 func (s *Session) call(ctx context.Context, service, operation string, try func(ctx context.Context) error) error {
+	return s.callWithin(ctx, s.opts.CallTimeout, service, operation, try)
+}
+
+// transfer runs an operation that moves bulk data (a part, a range, a large PUT): its tries
+// have no fixed time limit, because a slow link is not a broken one; the connection's idle
+// deadline (StallTimeout, see ossClient) ends a try that stops moving bytes.
+func (s *Session) transfer(ctx context.Context, service, operation string, try func(ctx context.Context) error) error {
+	return s.callWithin(ctx, 0, service, operation, try)
+}
+
+// callWithin is call with a given limit per try (0: none).
+func (s *Session) callWithin(ctx context.Context, limit time.Duration, service, operation string, try func(ctx context.Context) error) error {
 	p := s.opts.Retry
 	for attempt := 1; ; attempt++ {
-		tryCtx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+		tryCtx, cancel := ctx, context.CancelFunc(func() {})
+		if limit > 0 {
+			tryCtx, cancel = context.WithTimeout(ctx, limit)
+		}
 		err := try(tryCtx)
 		timedOut := tryCtx.Err() != nil && ctx.Err() == nil
 		cancel()
@@ -56,7 +71,7 @@ func (s *Session) call(ctx context.Context, service, operation string, try func(
 		if timedOut {
 			// This try ran out of its own time (the call hung), not the caller's: try again.
 			err = &Error{Service: service, Operation: operation, Code: "Timeout",
-				Message: fmt.Sprintf("no answer within %s", s.opts.CallTimeout), cause: err}
+				Message: fmt.Sprintf("no answer within %s", limit), cause: err}
 		}
 		// An error that already carries a cloud error (a credentials fetch that failed) keeps
 		// its own context; anything else becomes an *Error of this call.
@@ -77,6 +92,18 @@ func (s *Session) call(ctx context.Context, service, operation string, try func(
 		case <-time.After(delay):
 		}
 	}
+}
+
+// worstCase is the longest a small call can take against an endpoint that never answers: every
+// try running out of CallTimeout, plus the longest pauses between them. Tests hold the
+// defaults to the bound users are promised (a check fails within 90 s).
+func (o Options) worstCase() time.Duration {
+	o = o.withDefaults()
+	total := time.Duration(o.Retry.Attempts) * o.CallTimeout
+	for attempt := 2; attempt <= o.Retry.Attempts; attempt++ {
+		total += min(o.Retry.BaseDelay<<min(attempt-2, 20), o.Retry.MaxDelay)
+	}
+	return total
 }
 
 func (s *Session) logRetry(e *Error, attempt int, delay time.Duration) {

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	"github.com/bosh-alicloud/concourse-pack/lib/panics"
@@ -161,7 +160,7 @@ func (st *Store) Upload(ctx context.Context, name string, r io.Reader, opts Uplo
 		opts.Progress(int64(n), int64(n))
 		etag, crc = oss.ToString(result.ETag), oss.ToString(result.HashCRC64)
 	} else {
-		result, err := st.multipart(ctx, name, request, io.MultiReader(bytes.NewReader(first[:n]), source), first[:0], opts)
+		result, err := st.multipart(ctx, name, request, io.MultiReader(bytes.NewReader(first[:n]), source), first[:0], opts, sums)
 		if err != nil {
 			return ObjectInfo{}, err
 		}
@@ -298,26 +297,15 @@ func (st *Store) fetchRanges(ctx context.Context, name string, info ObjectInfo, 
 }
 
 // fetchRange reads one range fully, trying again (with the session's policy) when the
-// connection fails mid-body, which the SDK's own retries do not cover.
+// connection fails mid-body; a try lasts as long as bytes move (see Session.transfer).
 func (st *Store) fetchRange(ctx context.Context, name string, info ObjectInfo, c *rangeChunk) error {
-	policy := st.s.opts.Retry
-	for attempt := 1; ; attempt++ {
-		err := st.readRange(ctx, name, info, c)
-		if err == nil {
-			return nil
-		}
-		e, retryable := classify("oss", "GetObject", err)
-		if ctx.Err() != nil || !retryable || attempt >= policy.Attempts {
-			return st.fail("GetObject", name, e)
-		}
-		delay := policy.Delay(attempt + 1)
-		st.s.logRetry(e, attempt, delay)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(delay):
-		}
+	err := st.s.transfer(ctx, "oss", "GetObject", func(ctx context.Context) error {
+		return st.readRange(ctx, name, info, c)
+	})
+	if err != nil {
+		return st.fail("GetObject", name, err)
 	}
+	return nil
 }
 
 func (st *Store) readRange(ctx context.Context, name string, info ObjectInfo, c *rangeChunk) error {

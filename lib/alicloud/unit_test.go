@@ -25,6 +25,7 @@ func TestUnits(t *testing.T) {
 	suite("classify", testClassify)
 	suite("credential cache", testCredentialCache)
 	suite("progress", testProgress)
+	suite("waiting pace", testWaitPace)
 	suite.Run(t)
 }
 
@@ -132,6 +133,28 @@ func testRetryPolicy(t *testing.T, _ spec.G, it spec.S) {
 		})
 		Expect(tries).To(Equal(1))
 		Expect(HasCode(err, "InvalidParameter")).To(BeTrue())
+	})
+
+	it("bounds a small call against an endpoint that never answers to 90 s with the defaults", func() {
+		// A check against a hung endpoint: every try runs out of CallTimeout.
+		Expect(Options{}.worstCase()).To(BeNumerically("<=", 90*time.Second))
+		Expect(Options{}.worstCase()).To(BeNumerically(">", 6*12*time.Second), "the pauses count too")
+	})
+
+	it("gives a small call's tries CallTimeout and a transfer's tries no fixed limit", func() {
+		s, err := NewSession(Cloud{AccessKeyID: "a", AccessKeySecret: "b", Region: "cn-hangzhou", Bucket: "bkt"},
+			Options{CallTimeout: 50 * time.Millisecond, Retry: RetryPolicy{Attempts: 1}})
+		Expect(err).NotTo(HaveOccurred())
+		slow := func(ctx context.Context) error {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(300 * time.Millisecond):
+				return nil
+			}
+		}
+		Expect(HasCode(s.call(context.Background(), "oss", "HeadObject", slow), "Timeout")).To(BeTrue())
+		Expect(s.transfer(context.Background(), "oss", "UploadPart", slow)).To(Succeed())
 	})
 
 	it("stops waiting when the context ends", func() {
@@ -256,5 +279,38 @@ func testProgress(t *testing.T, _ spec.G, it spec.S) {
 		Expect(Bytes(1023)).To(Equal("1023 B"))
 		Expect(Bytes(1536)).To(Equal("1.5 KiB"))
 		Expect(Bytes(5 << 40)).To(Equal("5.0 TiB"))
+	})
+}
+
+func testWaitPace(t *testing.T, _ spec.G, it spec.S) {
+	var Expect = NewWithT(t).Expect
+
+	// looks counts the looks of a wait over a scripted image: percent as a function of time,
+	// Available at done.
+	looks := func(percentAt func(time.Duration) int, done time.Duration) int {
+		var (
+			p   pace
+			now time.Duration
+			n   int
+		)
+		o := WaitOptions{}.withDefaults()
+		start := time.Unix(0, 0)
+		for now < done {
+			n++
+			now += p.next(start.Add(now), percentAt(now), o)
+		}
+		return n + 1 // the look that finds it Available
+	}
+
+	it("backs off while ECS reports 100% before the image is Available", func() {
+		// 40 s to reach 100%, then 60 s at 100% before Available (ECS does this for large images).
+		percent := func(at time.Duration) int { return min(100, int(at*100/(40*time.Second))) }
+		n := looks(percent, 100*time.Second)
+		Expect(n).To(BeNumerically("<=", 20), "a look every 200 ms would be about 300")
+	})
+
+	it("still predicts the end of an image that moves steadily", func() {
+		percent := func(at time.Duration) int { return min(100, int(at*100/(60*time.Second))) }
+		Expect(looks(percent, 60*time.Second)).To(BeNumerically("<=", 6))
 	})
 }

@@ -47,16 +47,18 @@ func (p *pace) next(now time.Time, percent int, o WaitOptions) time.Duration {
 	switch {
 	case moved && p.startAt.IsZero():
 		// First sign of movement: measure the pace over a short pause.
-		p.startAt, p.startPercent = now, percent
+		p.startAt, p.startPercent, p.idle = now, percent, 0
 		return o.FirstPoll
-	case !p.startAt.IsZero() && percent > p.startPercent:
+	case moved && percent < 100:
+		p.idle = 0
 		elapsed := now.Sub(p.startAt)
 		rate := float64(percent-p.startPercent) / elapsed.Seconds() // percent per second
 		remaining := time.Duration(float64(100-percent) / rate * float64(time.Second))
 		// Aim a little past the predicted end, so one look usually finds it done.
 		return clamp(remaining+remaining/20+100*time.Millisecond, 200*time.Millisecond, o.MaxPoll)
 	default:
-		// Nothing moves (queued behind other copies, or not started): back off.
+		// Nothing moves (queued behind other copies, not started, or at 100% but not yet
+		// Available, which ECS reports for a while): back off.
 		if p.idle == 0 {
 			p.idle = o.FirstPoll
 		} else {

@@ -75,14 +75,35 @@ func ReadHeavy(r io.Reader, rootImage RootImageFunc) (*Heavy, error) {
 	return rd.finish()
 }
 
+// ReadManifest reads a heavy stemcell tarball up to its stemcell.MF, with ReadHeavy's checks of
+// every member on the way and of the manifest, without reading the image member: what a
+// caller needs to decide whether to build at all (the version, and the image's sha1 the
+// manifest claims; only ReadHeavy verifies it). Real stemcells list stemcell.MF after image, so
+// the tarball is decompressed up to there.
+func ReadManifest(r io.Reader) (*Manifest, error) {
+	rd := heavyReader{manifestOnly: true, seen: map[string]bool{}, h: &Heavy{}}
+	err := tarsafe.Walk(bufio.NewReaderSize(r, 256<<10), "stemcell tarball", rd.member)
+	switch {
+	case errors.Is(err, errManifestRead):
+		return rd.h.Manifest, nil
+	case err != nil:
+		return nil, err
+	}
+	return nil, fmt.Errorf("stemcell tarball has no %s", ManifestMember)
+}
+
+// errManifestRead ends ReadManifest's walk once stemcell.MF is read.
+var errManifestRead = errors.New("stemcell.MF read")
+
 type heavyReader struct {
-	rootImage RootImageFunc
-	h         *Heavy
-	count     int
-	kept      int64
-	seen      map[string]bool
-	sawImage  bool
-	sawRoot   bool
+	manifestOnly bool // ReadManifest: stop at stemcell.MF, skip the image
+	rootImage    RootImageFunc
+	h            *Heavy
+	count        int
+	kept         int64
+	seen         map[string]bool
+	sawImage     bool
+	sawRoot      bool
 }
 
 func (rd *heavyReader) member(hdr *tar.Header, r io.Reader) error {
@@ -139,9 +160,15 @@ func (rd *heavyReader) member(hdr *tar.Header, r io.Reader) error {
 			return fmt.Errorf("stemcell %s/%s is a light stemcell (it has cloud_properties.image_id), not a heavy one", m.Name(), m.Version())
 		}
 		rd.h.Manifest = m
+		if rd.manifestOnly {
+			return errManifestRead
+		}
 		return nil
 	case ImageMember:
 		rd.sawImage = true
+		if rd.manifestOnly {
+			return nil // the tar reader skips it
+		}
 		return rd.image(hdr, r)
 	}
 	if hdr.Size > MaxKeptMemberSize {

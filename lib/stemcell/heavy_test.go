@@ -34,6 +34,22 @@ func testReadHeavy(t *testing.T, context spec.G, it spec.S) {
 		}
 	}
 
+	context("ReadManifest", func() {
+		it("reads stemcell.MF without the image, and refuses what ReadHeavy refuses on the way", func() {
+			tarball, image := stemcelltest.HeavyStemcell(t, rootImg) // stemcell.MF comes last
+			m, err := stemcell.ReadManifest(bytes.NewReader(tarball))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(m.Version()).To(Equal("1.484"))
+			Expect(m.SHA1()).To(Equal(stemcelltest.SHA1Hex(image)))
+
+			unsafe := stemcelltest.Tgz(t, stemcelltest.File("../escape", []byte("x")), stemcelltest.File("stemcell.MF", stemcelltest.ManifestFor(image)))
+			_, err = stemcell.ReadManifest(bytes.NewReader(unsafe))
+			Expect(err).To(MatchError(ContainSubstring(`member "../escape"`)))
+			_, err = stemcell.ReadManifest(bytes.NewReader(stemcelltest.Tgz(t, stemcelltest.File("image", image))))
+			Expect(err).To(MatchError("stemcell tarball has no stemcell.MF"))
+		})
+	})
+
 	context("a heavy stemcell", func() {
 		it("streams root.img, checks the image's SHA-1 and keeps every member in order", func() {
 			tarball, image := stemcelltest.HeavyStemcell(t, rootImg)

@@ -18,5 +18,6 @@ func TestVersion(t *testing.T) {
 	suite("Family", testFamily)
 	suite("Properties", testProperties)
 	suite("Window", testWindow)
+	suite("Spelling", testSpelling)
 	suite.Run(t)
 }

@@ -26,6 +26,9 @@ func TestBoshReleaseResource(t *testing.T) {
 	suite("publish and fetch", func(t *testing.T, when spec.G, it spec.S) { testPublish(t, when, it, binary, fixtures) })
 	suite("check", func(t *testing.T, when spec.G, it spec.S) { testCheck(t, when, it, binary, fixtures) })
 	suite("refusals", func(t *testing.T, when spec.G, it spec.S) { testRefusals(t, when, it, binary, fixtures) })
+	suite("lost tarballs", func(t *testing.T, when spec.G, it spec.S) { testLostTarball(t, when, it, binary, fixtures) })
+	suite("BOSH-equal spellings", func(t *testing.T, when spec.G, it spec.S) { testSpelling(t, when, it, binary, fixtures) })
+	suite("leftover uploads", func(t *testing.T, when spec.G, it spec.S) { testLeftovers(t, when, it, binary, fixtures) })
 	suite("hostile input", func(t *testing.T, when spec.G, it spec.S) { testInput(t, when, it, binary, fixtures) })
 	suite("huge values", func(t *testing.T, when spec.G, it spec.S) { testHugeValues(t, when, it, binary) })
 	suite.Run(t)
@@ -43,7 +46,7 @@ func newFixtures(t *testing.T) *fixtures {
 	root := t.TempDir()
 	f := &fixtures{tarballs: map[string]string{}}
 	cpi := testtools.NewRelease(t, filepath.Join(root, "cpi-release"), "cpi", "v1")
-	for _, v := range []string{"60.0.0", "61.0.0", "61.0.1-rc.3", "61.0.1", "61.0.1+dev.1", "62.0.0"} {
+	for _, v := range []string{"60.0.0", "61.0.0", "61.0.1-rc.3", "61.0.1", "61.0.1+dev.1", "62.0.0", "1.0", "1.0.0", "1.0.0.0"} {
 		f.tarballs[v] = cpi.Tarball(t, filepath.Join(root, "cpi-"+v+".tgz"), "--version", v)
 	}
 	other := testtools.NewRelease(t, filepath.Join(root, "cpi-other"), "cpi", "v2")

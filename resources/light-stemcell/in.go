@@ -7,14 +7,17 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/artifact"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/records"
 )
 
 // in fetches a version from the source's channel into dir: version, sha1, sha256, url,
-// stemcell.MF, image_ids.json and the light tarball (stemcell.tgz, or its own name).
-func in(ctx context.Context, log *concourse.Logger, line records.Line, source Source, v Version, params GetParams, dir string) (concourse.Response, error) {
+// stemcell.MF, image_ids.json and the light tarball (stemcell.tgz, or its own name). Unless
+// params.verify is false it first makes sure every image of the version is still Available: a
+// director's delete_stemcell deletes the image it is given.
+func in(ctx context.Context, log *concourse.Logger, s *alicloud.Session, line records.Line, source Source, v Version, params GetParams, dir string) (concourse.Response, error) {
 	record, err := line.Read(ctx, source.channel(), v.Version)
 	if err != nil {
 		return concourse.Response{}, err
@@ -22,6 +25,15 @@ func in(ctx context.Context, log *concourse.Logger, line records.Line, source So
 	if params.Region != "" && record.ImageIDs[params.Region] == "" {
 		return concourse.Response{}, fmt.Errorf("%s %s has no image in %s; it has images in %s",
 			record.Stemcell, record.Version, params.Region, strings.Join(record.Regions(), ", "))
+	}
+	if params.Verify == nil || *params.Verify {
+		lost, err := records.FindLost(ctx, s, record)
+		if err != nil {
+			return concourse.Response{}, err
+		}
+		if err := records.LostError(record.Stemcell, lost); err != nil {
+			return concourse.Response{}, fmt.Errorf("%w (verify: false fetches it as it is)", err)
+		}
 	}
 	ids, err := json.MarshalIndent(record.ImageIDs, "", "  ")
 	if err != nil {

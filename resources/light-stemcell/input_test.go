@@ -173,6 +173,10 @@ func testInput(t *testing.T, it spec.S, binary string) {
 		Expect(stderr).To(ContainSubstring(`params.regions[1]: expected a region id such as cn-hangzhou, got ""`))
 		Expect(stderr).To(ContainSubstring(`params.base_region: expected a region id such as cn-hangzhou, got "x"`))
 		nothingPublished()
+		stderr, code = run("in", map[string]any{"source": source("published"), "version": map[string]string{"version": "1.484"},
+			"params": map[string]any{"region": "../x"}}, t.TempDir())
+		Expect(code).To(Equal(1))
+		Expect(stderr).To(ContainSubstring(`params.region: expected a region id such as cn-hangzhou, got "../x"`))
 	})
 
 	it("quotes only a short prefix of a huge value", func() {

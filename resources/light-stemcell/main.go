@@ -40,11 +40,11 @@ func resource() concourse.Resource[Source, GetParams, PutParams] {
 			if err := concourse.DecodeVersion(req.Version, &v); err != nil {
 				return concourse.Response{}, err
 			}
-			_, line, err := open(env, req.Source)
+			s, line, err := open(env, req.Source)
 			if err != nil {
 				return concourse.Response{}, err
 			}
-			return in(ctx, env.Log, line, req.Source, v, req.Params, env.Dir)
+			return in(ctx, env.Log, s, line, req.Source, v, req.Params, env.Dir)
 		},
 		Out: func(ctx context.Context, env concourse.Env, req concourse.OutRequest[Source, PutParams]) (concourse.Response, error) {
 			s, line, err := open(env, req.Source)

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,6 +39,30 @@ func build(ctx context.Context, env concourse.Env, s *alicloud.Session, line rec
 	if err != nil {
 		return concourse.Response{}, err
 	}
+	channel := source.channel()
+	// The heavy stemcell's version and sha1 decide whether to build at all: read them before
+	// anything is uploaded or imported.
+	heavyManifest, err := readManifest(heavyPath)
+	if err != nil {
+		return concourse.Response{}, err
+	}
+	v, heavySHA1 := heavyManifest.Version(), heavyManifest.SHA1()
+	if existing, done, err := admit(ctx, env, line, channel, v, heavySHA1, params); done || err != nil {
+		return existing, err
+	}
+	lock, ctx, err := line.Lock(ctx, v, records.LockOptions{Holder: env.Build.String(), Log: env.Log})
+	if err != nil {
+		return concourse.Response{}, err
+	}
+	defer func() {
+		if err := lock.Release(ctx); err != nil {
+			env.Log.Warnf("%v (it expires on its own)", err)
+		}
+	}()
+	// Again under the lock: a build that held it may have recorded the version meanwhile.
+	if existing, done, err := admit(ctx, env, line, channel, v, heavySHA1, params); done || err != nil {
+		return existing, err
+	}
 	regions := params.Regions
 	if len(regions) == 0 {
 		all, err := s.Regions(ctx)
@@ -60,7 +85,6 @@ func build(ctx context.Context, env concourse.Env, s *alicloud.Session, line rec
 		return concourse.Response{}, err
 	}
 	defer func() { _ = heavy.Close() }() // read only: closing cannot lose data
-	channel := source.channel()
 	times, loadErr := builder.LoadCopyTimes(ctx, line.Store, source.Stemcell)
 	if loadErr != nil {
 		env.Log.Warnf("%v; the copies go in the order of the regions", loadErr)
@@ -78,14 +102,15 @@ func build(ctx context.Context, env concourse.Env, s *alicloud.Session, line rec
 		}
 		cancel()
 	}
+	if cause := context.Cause(ctx); err != nil && errors.Is(cause, records.ErrLockLost) {
+		return concourse.Response{}, fmt.Errorf("%w (%v)", err, cause)
+	}
 	if err != nil {
 		return concourse.Response{}, err
 	}
-	m := result.Manifest
-	if existing, err := line.Read(ctx, channel, m.Version()); err == nil {
-		return concourse.Response{}, fmt.Errorf("%s %s is already on the %s channel (sha256 %s): versions are immutable", existing.Stemcell, existing.Version, channel, existing.SHA256)
-	} else if !errors.Is(err, records.ErrNotFound) {
-		return concourse.Response{}, err
+	if m := result.Manifest; m.Version() != v || m.SHA1() != heavySHA1 {
+		return concourse.Response{}, fmt.Errorf("the heavy stemcell %s changed while it was built: it was %s (sha1 %s), it is %s (sha1 %s)",
+			filepath.Base(heavyPath), v, heavySHA1, m.Version(), m.SHA1())
 	}
 	if channel == records.ChannelPublished {
 		if err := share(ctx, s, result.ImageIDs, params); err != nil {
@@ -99,7 +124,72 @@ func build(ctx context.Context, env concourse.Env, s *alicloud.Session, line rec
 	if channel == records.ChannelPublished {
 		record.Public, record.SharedWith = params.public(), params.ShareWith
 	}
+	record.NvmeSupport = result.NvmeSupport
 	return writeRecord(ctx, env, line, record)
+}
+
+// readManifest reads the stemcell.MF of the heavy stemcell at path.
+func readManifest(path string) (*stemcell.Manifest, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }() // read only: closing cannot lose data
+	m, err := stemcell.ReadManifest(f)
+	if err != nil {
+		return nil, fmt.Errorf("reading the heavy stemcell %s: %w", filepath.Base(path), err)
+	}
+	return m, nil
+}
+
+// admit decides, before a build, whether version v of the heavy stemcell with sha1 heavySHA1
+// may be built onto channel: a version recorded from this heavy stemcell is done (done, with its
+// response: a rerun is a no-op), one recorded from another is refused (versions are immutable,
+// and a version has one heavy stemcell on both channels), and a candidate of a published version
+// is refused (it would give published images the candidate channel).
+func admit(ctx context.Context, env concourse.Env, line records.Line, channel, v, heavySHA1 string, params PutParams) (concourse.Response, bool, error) {
+	// A version BOSH orders equal to a recorded one but spelled otherwise (1.484.0 beside 1.484)
+	// is refused before anything is built: directors match versions as strings.
+	if err := line.CheckSpelling(ctx, v); err != nil {
+		return concourse.Response{}, false, err
+	}
+	for _, ch := range []string{channel, other(channel)} {
+		// A HEAD first: most builds are of a new version, and a record is read only when there.
+		exists, err := line.Exists(ctx, ch, v)
+		if err != nil {
+			return concourse.Response{}, false, err
+		}
+		if !exists {
+			continue
+		}
+		r, err := line.Read(ctx, ch, v)
+		switch {
+		case errors.Is(err, records.ErrNotFound):
+			continue
+		case err != nil:
+			return concourse.Response{}, false, err
+		case r.HeavySHA1 != heavySHA1:
+			return concourse.Response{}, false, fmt.Errorf("%s %s is already on the %s channel, built from another heavy stemcell (sha1 %s; this one's is %s): versions are immutable, build another version",
+				r.Stemcell, r.Version, ch, r.HeavySHA1, heavySHA1)
+		case ch == channel:
+			if missing := r.Missing(params.Regions); len(missing) > 0 {
+				env.Log.Warnf("%s %s was recorded without images in %s; versions are immutable: build another version for them", r.Stemcell, r.Version, strings.Join(missing, ", "))
+			}
+			env.Log.Printf("%s %s is already on the %s channel from this heavy stemcell (sha1 %s): nothing to do", r.Stemcell, r.Version, ch, heavySHA1)
+			return response(r, line), true, nil
+		case ch == records.ChannelPublished:
+			return concourse.Response{}, false, fmt.Errorf("%s %s is already published (sha256 %s): a candidate of a published version is refused, build another version",
+				r.Stemcell, r.Version, r.SHA256)
+		}
+	}
+	return concourse.Response{}, false, nil
+}
+
+func other(channel string) string {
+	if channel == records.ChannelPublished {
+		return records.ChannelCandidate
+	}
+	return records.ChannelPublished
 }
 
 // uploadLight writes the light tarball to a temporary file, then uploads it.
@@ -127,7 +217,7 @@ func uploadLight(ctx context.Context, env concourse.Env, line records.Line, chan
 	}
 	m := result.Manifest
 	file := stemcell.LightName(heavyName)
-	object := line.TarballName(m.Version(), file)
+	object := line.TarballName(channel, m.Version(), file)
 	info, err := line.Store.Upload(ctx, object, tmp, alicloud.UploadOptions{
 		TransferOptions: alicloud.TransferOptions{SHA1: true, Progress: alicloud.LogProgress(env.Log, "uploading "+file, 5*time.Second)},
 		PutOptions:      alicloud.PutOptions{ContentType: "application/x-gzip", PublicRead: public},
@@ -188,7 +278,18 @@ func promote(ctx context.Context, env concourse.Env, s *alicloud.Session, line r
 	if err != nil {
 		return concourse.Response{}, fmt.Errorf("promoting: %w", err)
 	}
+	if err := line.CheckSpelling(ctx, v); err != nil {
+		return concourse.Response{}, fmt.Errorf("promoting: %w", err)
+	}
+	if published, err := line.Read(ctx, records.ChannelPublished, v); err == nil {
+		return republish(env, line, candidate, published, params)
+	} else if !errors.Is(err, records.ErrNotFound) {
+		return concourse.Response{}, err
+	}
 	if err := share(ctx, s, candidate.ImageIDs, params); err != nil {
+		return concourse.Response{}, err
+	}
+	if err := retag(ctx, s, candidate.ImageIDs, records.ChannelPublished); err != nil {
 		return concourse.Response{}, err
 	}
 	if params.public() {
@@ -200,6 +301,40 @@ func promote(ctx context.Context, env concourse.Env, s *alicloud.Session, line r
 	published.Channel, published.Public, published.SharedWith = records.ChannelPublished, params.public(), params.ShareWith
 	published.CreatedAt, published.CreatedBy = time.Now().UTC(), env.Build.String()
 	return writeRecord(ctx, env, line, published)
+}
+
+// republish answers a promote of a version already published: with the params it was published
+// with, nothing to do; with others, a failure naming each, before anything changes (a published
+// version's visibility is what its record says).
+func republish(env concourse.Env, line records.Line, candidate, published records.Record, params PutParams) (concourse.Response, error) {
+	if published.SHA256 != candidate.SHA256 {
+		return concourse.Response{}, fmt.Errorf("%s %s is already published with other content than its candidate (sha256 %s, the candidate's is %s): versions are immutable",
+			published.Stemcell, published.Version, published.SHA256, candidate.SHA256)
+	}
+	var diffs []string
+	if published.Public != params.public() {
+		diffs = append(diffs, fmt.Sprintf("public: recorded %t, given %t", published.Public, params.public()))
+	}
+	recorded, given := slices.Sorted(slices.Values(published.SharedWith)), slices.Sorted(slices.Values(params.ShareWith))
+	if !slices.Equal(recorded, given) {
+		diffs = append(diffs, fmt.Sprintf("share_with: recorded [%s], given [%s]", strings.Join(recorded, ", "), strings.Join(given, ", ")))
+	}
+	if len(diffs) > 0 {
+		return concourse.Response{}, fmt.Errorf("%s %s is already published with other params (%s): nothing was changed; a published version keeps the visibility it was published with",
+			published.Stemcell, published.Version, strings.Join(diffs, "; "))
+	}
+	env.Log.Printf("%s %s is already published with these params: nothing to do", published.Stemcell, published.Version)
+	return response(published, line), nil
+}
+
+// retag tags every image with the channel it is recorded on now.
+func retag(ctx context.Context, s *alicloud.Session, images map[string]string, channel string) error {
+	for _, region := range (records.Record{ImageIDs: images}).Regions() {
+		if err := s.TagImage(ctx, region, images[region], map[string]string{builder.TagChannel: channel}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // lightManifest is the stemcell.MF the record keeps (and in writes): the light tarball's, read

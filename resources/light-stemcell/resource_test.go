@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +22,7 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse/conformance"
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/builder"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/records"
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/stemcelltest"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
@@ -263,10 +265,23 @@ func TestLightStemcellResource(t *testing.T) {
 			Expect(cmd.Process.Kill()).To(Succeed())
 			_ = cmd.Wait() // killed: its exit error is the kill
 
+			// The killed build's lock holds the version until it expires.
+			_, stderr, code := run("out", map[string]any{"source": source("published"), "params": params}, build)
+			Expect(code).To(Equal(1))
+			Expect(stderr).To(ContainSubstring("another build of " + line + " 1.484 is running"))
+			locks := cloud.Keys(t, line+"/locks/1.484/")
+			Expect(locks).To(HaveLen(1))
+			expired, _ := json.Marshal(map[string]any{"build_id": "killed", "holder": "a local run",
+				"acquired_at": time.Now().Add(-time.Hour), "expires_at": time.Now().Add(-time.Minute)}) // as if three minutes passed
+			cloud.PutObject(t, locks[0], expired)
+
 			out, stderr, code := run("out", map[string]any{"source": source("published"), "params": params}, build)
 			Expect(code).To(Equal(0), "%s", stderr)
+			Expect(stderr).To(ContainSubstring("took over the build lock"))
 			Expect(out).To(ContainSubstring(`{"name":"regions","value":"4"}`))
 		})
+
+		when("builds are killed, overlap or spell a version otherwise", func() { testHardening(t, when, it, binary) })
 
 		it("refuses a corrupt tarball, a wrong sha1 and an unsafe archive, publishing nothing", func() {
 			bad := t.TempDir()
@@ -281,6 +296,245 @@ func TestLightStemcellResource(t *testing.T) {
 			}
 			Expect(cloud.Keys(t, "")).To(BeEmpty(), "no object left, not even the raw image")
 			Expect(copies(cloud)).To(Equal(0))
+		})
+
+		// journalSince lists the emulator's answered requests after seq.
+		journalSince := func(seq uint64) []sim.Entry {
+			var out []sim.Entry
+			for _, e := range cloud.Sim.Journal() {
+				if e.Seq > seq {
+					out = append(out, e)
+				}
+			}
+			return out
+		}
+		lastSeq := func() uint64 {
+			j := cloud.Sim.Journal()
+			if len(j) == 0 {
+				return 0
+			}
+			return j[len(j)-1].Seq
+		}
+		// builtNothing says no request after seq built, tagged, shared or uploaded anything.
+		builtNothing := func(seq uint64) {
+			t.Helper()
+			for _, e := range journalSince(seq) {
+				Expect(e.Action).NotTo(BeElementOf("ImportImage", "CopyImage", "TagResources", "ModifyImageSharePermission", "ModifyImageAttribute",
+					"PutObject", "InitiateMultipartUpload", "PutObjectAcl", "DeleteObject"), "%s %s", e.Action, e.Key)
+			}
+		}
+		openLine := func() (*alicloud.Session, records.Line) {
+			s, err := alicloud.NewSession(alicloud.Cloud{AccessKeyID: cloud.KeyID, AccessKeySecret: cloud.Secret,
+				Region: cloud.Region, Bucket: cloud.Bucket, OSSEndpoint: cloud.URL, ECSEndpoint: cloud.URL}, alicloud.Options{})
+			Expect(err).NotTo(HaveOccurred())
+			store, err := s.Store()
+			Expect(err).NotTo(HaveOccurred())
+			return s, records.Line{Store: store, Stemcell: line}
+		}
+
+		it("refuses a second build of a version within 10 s, naming the holder and the lock's age, and takes over an expired lock", func() {
+			params := map[string]any{"heavy_stemcell": "*1.484*.tgz", "regions": []string{"cn-hangzhou", "cn-beijing"}}
+			cloud.Sim.AddFault(sim.Fault{Service: "ecs", Action: "CopyImage", Count: 1, Kind: sim.FaultLatency, Latency: 3 * time.Second})
+			body, _ := json.Marshal(map[string]any{"source": source("candidate"), "params": params}) // maps of strings and lists always encode
+			first := exec.Command(binary, "out", build)
+			first.Stdin = bytes.NewReader(body)
+			first.Env = append(os.Environ(), "NO_COLOR=1", "BUILD_PIPELINE_NAME=cpi", "BUILD_JOB_NAME=build-candidate", "BUILD_NAME=7")
+			var firstErr bytes.Buffer
+			first.Stderr = &firstErr
+			Expect(first.Start()).To(Succeed())
+			NewWithT(t).Eventually(func() []string { return cloud.Keys(t, line+"/locks/") }, 10*time.Second, 20*time.Millisecond).ShouldNot(BeEmpty())
+
+			start := time.Now()
+			_, stderr, code := run("out", map[string]any{"source": source("candidate"), "params": params}, build)
+			Expect(code).To(Equal(1))
+			Expect(time.Since(start)).To(BeNumerically("<", 10*time.Second))
+			Expect(stderr).To(ContainSubstring("another build of " + line + " 1.484 is running: cpi/build-candidate #7 (build id "))
+			Expect(stderr).To(MatchRegexp(`has held its lock for [0-9.]+m?s`))
+			Expect(first.Wait()).To(Succeed(), firstErr.String())
+			Expect(cloud.Keys(t, line+"/locks/")).To(BeEmpty(), "released")
+
+			// A lock whose holder stopped renewing it long ago is taken over, and the log says so.
+			_, err := stemcelltest.WriteHeavyFile(build, line, "1.485", bytes.Repeat([]byte("root disk 2 "), 4096))
+			Expect(err).NotTo(HaveOccurred())
+			stale, _ := json.Marshal(map[string]any{"build_id": "0123abcd", "holder": "cpi/build-candidate #3",
+				"acquired_at": time.Now().Add(-time.Hour), "expires_at": time.Now().Add(-55 * time.Minute)})
+			cloud.PutObject(t, line+"/locks/1.485/00000001.json", stale)
+			params["heavy_stemcell"] = "*1.485*.tgz"
+			_, stderr, code = run("out", map[string]any{"source": source("candidate"), "params": params}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			Expect(stderr).To(ContainSubstring("took over the build lock of " + line + " 1.485 from cpi/build-candidate #3 (build id 0123abcd): it expired 55m"))
+			Expect(cloud.Keys(t, line+"/locks/")).To(BeEmpty())
+		})
+
+		it("promotes once: a re-promote with equal params does nothing, with other params fails before any change; images are retagged published", func() {
+			regions := []string{"cn-hangzhou", "cn-beijing"}
+			_, stderr, code := run("out", map[string]any{"source": source("candidate"), "params": map[string]any{"heavy_stemcell": "*.tgz", "regions": regions}}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			Expect(os.WriteFile(filepath.Join(build, "version"), []byte("1.484\n"), 0o644)).To(Succeed())
+			promoted, stderr, code := run("out", map[string]any{"source": source("published"), "params": map[string]any{"promote": "version", "public": false}}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			s, _ := openLine()
+			images := func() []alicloud.Image {
+				var all []alicloud.Image
+				for _, r := range regions {
+					found, err := s.Images(context.Background(), r, alicloud.ImageQuery{Tags: map[string]string{builder.TagStemcell: line}})
+					Expect(err).NotTo(HaveOccurred())
+					Expect(found).To(HaveLen(1))
+					all = append(all, found...)
+				}
+				return all
+			}
+			for _, img := range images() {
+				Expect(img.TagMap()).To(HaveKeyWithValue("stage", "published"), img.Region)
+				Expect(img.IsPublic).To(BeFalse())
+			}
+
+			before := lastSeq()
+			_, stderr, code = run("out", map[string]any{"source": source("published"), "params": map[string]any{"promote": "version"}}, build)
+			Expect(code).To(Equal(1))
+			Expect(stderr).To(ContainSubstring(line + " 1.484 is already published with other params (public: recorded false, given true)"))
+			_, stderr, code = run("out", map[string]any{"source": source("published"), "params": map[string]any{"promote": "version", "public": false, "share_with": []string{"123456789"}}}, build)
+			Expect(code).To(Equal(1))
+			Expect(stderr).To(ContainSubstring("(share_with: recorded [], given [123456789])"))
+			builtNothing(before)
+			for _, img := range images() {
+				Expect(img.IsPublic).To(BeFalse())
+			}
+
+			again, stderr, code := run("out", map[string]any{"source": source("published"), "params": map[string]any{"promote": "version", "public": false}}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			Expect(stderr).To(ContainSubstring("already published with these params: nothing to do"))
+			Expect(again).To(MatchJSON(promoted))
+			builtNothing(before)
+		})
+
+		it("checks immutability before building: a candidate of a published version is refused, the same heavy again is a no-op, another heavy is refused", func() {
+			params := map[string]any{"heavy_stemcell": "*.tgz", "regions": []string{"cn-hangzhou", "cn-beijing"}}
+			published, stderr, code := run("out", map[string]any{"source": source("published"), "params": params}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			dest := t.TempDir()
+			_, stderr, code = run("in", map[string]any{"source": source("published"), "version": map[string]string{"version": "1.484"}}, dest)
+			Expect(code).To(Equal(0), "%s", stderr)
+			url, _ := os.ReadFile(filepath.Join(dest, "url"))              // a missing file fails below
+			tarball, _ := os.ReadFile(filepath.Join(dest, "stemcell.tgz")) // a missing file fails below
+
+			before := lastSeq()
+			_, stderr, code = run("out", map[string]any{"source": source("candidate"), "params": params}, build)
+			Expect(code).To(Equal(1))
+			Expect(stderr).To(ContainSubstring(line + " 1.484 is already published (sha256 "))
+			builtNothing(before)
+			response, err := http.Get(string(url))
+			Expect(err).NotTo(HaveOccurred())
+			body, _ := io.ReadAll(response.Body)
+			Expect(response.Body.Close()).To(Succeed())
+			Expect(response.StatusCode).To(Equal(http.StatusOK), "still public")
+			Expect(body).To(Equal(tarball), "not overwritten")
+
+			before = lastSeq()
+			again, stderr, code := run("out", map[string]any{"source": source("published"), "params": params}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			Expect(stderr).To(ContainSubstring("already on the published channel from this heavy stemcell"))
+			Expect(again).To(MatchJSON(published))
+			builtNothing(before)
+
+			other := t.TempDir()
+			_, err = stemcelltest.WriteHeavyFile(other, line, "1.484", bytes.Repeat([]byte("another root disk "), 4096))
+			Expect(err).NotTo(HaveOccurred())
+			before = lastSeq()
+			_, stderr, code = run("out", map[string]any{"source": source("published"), "params": params}, other)
+			Expect(code).To(Equal(1))
+			Expect(stderr).To(ContainSubstring(line + " 1.484 is already on the published channel, built from another heavy stemcell"))
+			builtNothing(before)
+		})
+
+		it("gives each channel its own tarball: a published build of a candidate version leaves the candidate fetchable", func() {
+			_, stderr, code := run("out", map[string]any{"source": source("candidate"), "params": map[string]any{"heavy_stemcell": "*.tgz", "regions": []string{"cn-hangzhou", "cn-beijing"}}}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			_, stderr, code = run("out", map[string]any{"source": source("published"), "params": map[string]any{"heavy_stemcell": "*.tgz", "regions": []string{"cn-hangzhou", "cn-beijing", "cn-shanghai"}}}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			_, stderr, code = run("in", map[string]any{"source": source("candidate"), "version": map[string]string{"version": "1.484"}}, t.TempDir())
+			Expect(code).To(Equal(0), "the candidate's tarball is its own: %s", stderr)
+			Expect(cloud.Keys(t, line+"/tarballs/1.484/")).To(HaveLen(2))
+		})
+
+		it("in fails naming the regions whose images are lost and how to rebuild them, one DescribeImages per region; verify: false skips that", func() {
+			params := map[string]any{"heavy_stemcell": "*.tgz", "regions": []string{"cn-hangzhou", "cn-beijing", "eu-central-1"}}
+			_, stderr, code := run("out", map[string]any{"source": source("published"), "params": params}, build)
+			Expect(code).To(Equal(0), "%s", stderr)
+			s, stemcells := openLine()
+			record, err := stemcells.Read(context.Background(), "published", "1.484")
+			Expect(err).NotTo(HaveOccurred())
+
+			// What a director's delete_stemcell does to the light stemcell it was given.
+			Expect(s.DeleteImage(context.Background(), "cn-beijing", record.ImageIDs["cn-beijing"])).To(Succeed())
+			before := lastSeq()
+			_, stderr, code = run("in", map[string]any{"source": source("published"), "version": map[string]string{"version": "1.484"}}, t.TempDir())
+			Expect(code).To(Equal(1))
+			Expect(stderr).To(ContainSubstring(line + " 1.484 (published channel) has lost its images in cn-beijing (" + record.ImageIDs["cn-beijing"] + " is gone)"))
+			Expect(stderr).To(ContainSubstring("cpi-ci stemcell delete-version --stemcell " + line + " --version 1.484"))
+			describes := map[string]int{}
+			for _, e := range journalSince(before) {
+				if e.Action == "DescribeImages" {
+					describes[e.Region]++
+				}
+			}
+			Expect(describes).To(Equal(map[string]int{"cn-hangzhou": 1, "cn-beijing": 1, "eu-central-1": 1}))
+
+			_, stderr, code = run("in", map[string]any{"source": source("published"), "version": map[string]string{"version": "1.484"},
+				"params": map[string]any{"verify": false, "tarball": false}}, t.TempDir())
+			Expect(code).To(Equal(0), "%s", stderr)
+
+			var raw map[string]any
+			_, err = stemcells.Store.GetJSON(context.Background(), stemcells.RecordName("published", "1.484"), &raw)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(raw).To(HaveKeyWithValue("nvme_support", "supported"), "the heavy stemcell asks for NVMe support; its images have it")
+		})
+
+		it("checks with regions by reading the records newest first, stopping once the answer is known (2,000 versions)", func() {
+			const n = 2000
+			for i := 1; i <= n; i++ {
+				v := "1." + itoa(i)
+				ids := map[string]string{"cn-hangzhou": "m-a" + itoa(i), "cn-beijing": "m-b" + itoa(i)}
+				if i > n-3 {
+					delete(ids, "cn-beijing") // the three newest lack a region
+				}
+				body, _ := json.Marshal(map[string]any{"stemcell": line, "version": v, "channel": "published", "image_ids": ids}) // strings always encode
+				cloud.PutObject(t, line+"/published/"+v+".json", body)
+			}
+			src := source("published")
+			src["regions"] = []string{"cn-hangzhou", "cn-beijing"}
+			count := func(seq uint64) (gets, lists int) {
+				for _, e := range journalSince(seq) {
+					switch e.Action {
+					case "GetObject":
+						gets++
+					case "ListObjects", "ListObjectsV2":
+						lists++
+					}
+				}
+				return gets, lists
+			}
+
+			before := lastSeq()
+			checked, stderr, code := run("check", map[string]any{"source": src}, "")
+			Expect(code).To(Equal(0), "%s", stderr)
+			Expect(checked).To(MatchJSON(`[{"version":"1.1997"}]`))
+			firstGets, firstLists := count(before)
+
+			before = lastSeq()
+			checked, stderr, code = run("check", map[string]any{"source": src, "version": map[string]string{"version": "1.1990"}}, "")
+			Expect(code).To(Equal(0), "%s", stderr)
+			var versions []map[string]string
+			Expect(json.Unmarshal([]byte(checked), &versions)).To(Succeed())
+			Expect(versions).To(HaveLen(8))
+			Expect(versions[0]).To(Equal(map[string]string{"version": "1.1990"}))
+			Expect(versions[7]).To(Equal(map[string]string{"version": "1.1997"}))
+			laterGets, laterLists := count(before)
+			t.Logf("check with regions on %d versions: first check %d GetObject + %d list calls; from 1.1990 %d GetObject + %d list calls",
+				n, firstGets, firstLists, laterGets, laterLists)
+			Expect(firstGets).To(Equal(4), "the three newest lack a region, the fourth is the answer")
+			Expect(laterGets).To(Equal(11), "1.2000 down to 1.1990")
+			Expect(firstLists).To(Equal(2), "a list page holds 1,000 names")
 		})
 
 		when("given hostile or careless input", func() { testInput(t, it, binary) })

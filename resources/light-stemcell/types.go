@@ -67,10 +67,21 @@ func (v Version) Validate() error {
 }
 
 // GetParams tune in: tarball and preserve_filename (keep light-<heavy name> instead of stemcell.tgz) as for every
-// artifact; region fails the get unless that region has an image.
+// artifact; region fails the get unless that region has an image; verify: false skips the check
+// that every image is still Available.
 type GetParams struct {
 	artifact.TarballChoice
 	Region string `json:"region"`
+	Verify *bool  `json:"verify"` // default true
+}
+
+// Validate requires region to be a region id.
+func (p GetParams) Validate() error {
+	var found concourse.Problems
+	if p.Region != "" && !alicloud.IsRegionID(p.Region) {
+		found.Add("region", "expected a region id such as cn-hangzhou, got %s", problems.Quote(p.Region))
+	}
+	return found.Err()
 }
 
 // PutParams choose what out does: build (heavy_stemcell) or promote (published channel only).

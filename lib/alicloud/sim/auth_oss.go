@@ -39,15 +39,21 @@ func (s *Server) authenticateOSS(r *http.Request, q url.Values, bucket, key stri
 		if err != nil {
 			return nil, errInvalidArgument("Authorization header is invalid: "+err.Error(), "Authorization", authz)
 		}
+		// The signing time is x-oss-date; without it, the Date header as it was sent (the v1
+		// SDK's V4 signer signs that).
 		datetime := r.Header.Get("x-oss-date")
 		t, err := time.Parse(v4DateTimeFormat, datetime)
+		if datetime == "" {
+			datetime = r.Header.Get("Date")
+			t, err = http.ParseTime(datetime)
+		}
 		if err != nil {
 			return nil, errAccessDenied("The x-oss-date header is missing or not in the yyyymmddTHHMMSSZ format.")
 		}
 		if e := checkSkew(t, now); e != nil {
 			return nil, e
 		}
-		return s.checkV4(r, bucket, key, f, datetime, r.Header.Get("x-oss-security-token"), false)
+		return s.checkV4(r, bucket, key, f, datetime, t.UTC().Format("20060102"), r.Header.Get("x-oss-security-token"), false)
 
 	case strings.HasPrefix(authz, "OSS "):
 		id, sig, ok := strings.Cut(strings.TrimPrefix(authz, "OSS "), ":")
@@ -92,7 +98,7 @@ func (s *Server) authenticateOSS(r *http.Request, q url.Values, bucket, key stri
 			additionalHeaders: splitAdditionalHeaders(q.Get("x-oss-additional-headers")),
 			signature:         q.Get("x-oss-signature"),
 		}
-		return s.checkV4(r, bucket, key, f, datetime, q.Get("x-oss-security-token"), true)
+		return s.checkV4(r, bucket, key, f, datetime, datetime[:8], q.Get("x-oss-security-token"), true)
 
 	case q.Has("OSSAccessKeyId") || q.Has("Signature"):
 		id, sig, exp := q.Get("OSSAccessKeyId"), q.Get("Signature"), q.Get("Expires")
@@ -165,7 +171,7 @@ func (s *Server) checkV1(r *http.Request, q url.Values, bucket, key, id, sig, da
 	return &ossAuth{caller: p, version: 1, presigned: presigned}, nil
 }
 
-func (s *Server) checkV4(r *http.Request, bucket, key string, f v4Fields, datetime, token string, presigned bool) (*ossAuth, *ossError) {
+func (s *Server) checkV4(r *http.Request, bucket, key string, f v4Fields, datetime, day, token string, presigned bool) (*ossAuth, *ossError) {
 	scope, err := parseV4Credential(f.credential)
 	if err != nil {
 		return nil, errInvalidArgument("Invalid credential: "+err.Error(), "Credential", f.credential)
@@ -173,7 +179,7 @@ func (s *Server) checkV4(r *http.Request, bucket, key string, f v4Fields, dateti
 	if scope.product != "oss" {
 		return nil, errInvalidArgument("Invalid signing product in the credential: want oss.", "Credential", f.credential)
 	}
-	if scope.date != datetime[:8] {
+	if scope.date != day {
 		return nil, errInvalidArgument("Invalid credential date: it is not the date of x-oss-date.", "Credential", f.credential)
 	}
 	if !s.regions[scope.region] {

@@ -15,6 +15,9 @@ const (
 	defaultImportDuration  = 2 * time.Second
 	defaultCopyDuration    = 3 * time.Second
 	defaultCopyConcurrency = 5 // "a region supports up to five concurrent image copy tasks"
+	// defaultDeleteDuration is how long DeleteImage takes: small, yet long enough that a client
+	// which deletes the snapshots without waiting for the image to go is refused.
+	defaultDeleteDuration = 200 * time.Millisecond
 
 	// instanceTransition is how long Starting and Stopping last.
 	instanceTransition = time.Second
@@ -46,6 +49,8 @@ type ecsState struct {
 	zoneSeed       []Zone
 	vswitches      map[string]VSwitch
 	baseDelay      time.Duration // Config.ImageVisibilityDelay
+	deleteDuration time.Duration
+	kmsKeys        map[string]map[string]bool // region → KMS key ids
 
 	seq       uint64
 	images    map[string]*image
@@ -72,9 +77,23 @@ func (s *Server) initECS(cfg *Config) error {
 		limitBy:        cfg.CopyLimitBy,
 		vswitches:      map[string]VSwitch{},
 		baseDelay:      cfg.ImageVisibilityDelay,
+		deleteDuration: cfg.DeleteDuration,
+		kmsKeys:        map[string]map[string]bool{},
 	}
-	if e.importDuration < 0 || e.copyDuration < 0 || e.baseDelay < 0 || e.concurrency < 0 {
-		return fmt.Errorf("sim: ImportDuration, CopyDuration, ImageVisibilityDelay and CopyConcurrency must not be negative")
+	if e.importDuration < 0 || e.copyDuration < 0 || e.baseDelay < 0 || e.concurrency < 0 || e.deleteDuration < 0 {
+		return fmt.Errorf("sim: ImportDuration, CopyDuration, DeleteDuration, ImageVisibilityDelay and CopyConcurrency must not be negative")
+	}
+	if e.deleteDuration == 0 {
+		e.deleteDuration = defaultDeleteDuration
+	}
+	for i, k := range cfg.KMSKeys {
+		if !s.regions[k.Region] || k.ID == "" {
+			return fmt.Errorf("sim: KMS key %d: want an id and one of the regions, got id %q in %q", i, k.ID, k.Region)
+		}
+		if e.kmsKeys[k.Region] == nil {
+			e.kmsKeys[k.Region] = map[string]bool{}
+		}
+		e.kmsKeys[k.Region][k.ID] = true
 	}
 	if e.importDuration == 0 {
 		e.importDuration = defaultImportDuration
@@ -302,9 +321,13 @@ type indexedParam struct {
 // tag is one resource tag; tags keep the order they were added in.
 type tag struct{ Key, Value string }
 
+// tagJSON carries a tag under both names the API answers with (TagKey/TagValue, and Key/Value
+// as in the SDK's Tag struct and newer answers).
 type tagJSON struct {
 	TagKey   string `json:"TagKey"`
 	TagValue string `json:"TagValue"`
+	Key      string `json:"Key"`
+	Value    string `json:"Value"`
 }
 
 type tagsJSON struct {
@@ -314,7 +337,7 @@ type tagsJSON struct {
 func tagsOut(tags []tag) tagsJSON {
 	out := tagsJSON{Tag: []tagJSON{}}
 	for _, t := range tags {
-		out.Tag = append(out.Tag, tagJSON{TagKey: t.Key, TagValue: t.Value})
+		out.Tag = append(out.Tag, tagJSON{TagKey: t.Key, TagValue: t.Value, Key: t.Key, Value: t.Value})
 	}
 	return out
 }

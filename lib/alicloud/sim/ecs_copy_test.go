@@ -72,7 +72,7 @@ func testECSCopies(t *testing.T, context spec.G, it spec.S) {
 			Expect(img.IsCopied).To(BeTrue())
 			Expect(img.ImageName).To(Equal("light-bosh-stemcell-1.484"))
 			Expect(img.Description).To(Equal("copied"))
-			Expect(img.Tags.Tag).To(ConsistOf(ecs.Tag{TagKey: "stemcell", TagValue: "1.484"}))
+			Expect(img.Tags.Tag).To(ConsistOf(ecs.Tag{TagKey: "stemcell", TagValue: "1.484", Key: "stemcell", Value: "1.484"}))
 			Expect(img.DiskDeviceMappings.DiskDeviceMapping[0].SnapshotId).NotTo(Equal(
 				imageByID(c, homeRegion, source).DiskDeviceMappings.DiskDeviceMapping[0].SnapshotId))
 

@@ -18,7 +18,25 @@ var (
 	errNameMalformed = ecsError(http.StatusBadRequest, "InvalidImageName.Malformed",
 		"Image names must be between 2 and 128 characters long, using either English or Chinese characters. The name must start with a letter or a Chinese character, and can include numbers, colons, underscores and hyphens.")
 	errDescMalformed = ecsError(http.StatusBadRequest, "InvalidDescription.Malformed", "The specified description is wrongly formed.")
+	errKMSKeyMissing = ecsError(http.StatusNotFound, "InvalidParameter.KMSKeyId.NotFound", "The specified KMSKeyId does not exist.")
+	errKMSNeedsEnc   = ecsError(http.StatusBadRequest, "InvalidParameter.EncryptedIllegal", "The specified parameter Encrypted must be true when kmsKeyId is not empty.")
 )
+
+// NVMe support values of Features.NvmeSupport.
+const (
+	nvmeSupported   = "supported"
+	nvmeUnsupported = "unsupported"
+)
+
+// nvmeParam reads Features.NvmeSupport: "" when absent.
+func (r *ecsReq) nvmeParam() (string, *rpcError) {
+	switch v := r.param("Features.NvmeSupport"); v {
+	case "", nvmeSupported, nvmeUnsupported:
+		return v, nil
+	default:
+		return "", errInvalidParam("Features.NvmeSupport", "want supported or unsupported")
+	}
+}
 
 const giB = 1 << 30
 
@@ -51,20 +69,22 @@ func validDescription(d string) bool {
 	return n >= 2 && n <= 256 && !strings.HasPrefix(d, "http://") && !strings.HasPrefix(d, "https://")
 }
 
-// nameTaken reports whether the account already has another image of that name in the region.
+// nameTaken reports whether the account already has another image of that name in the region
+// (one being deleted has given its name up).
 func (e *ecsState) nameTaken(owner *account, region, name, except string) bool {
 	for _, img := range e.images {
-		if img.owner == owner && img.region == region && img.name == name && img.id != except {
+		if !img.deleting() && img.owner == owner && img.region == region && img.name == name && img.id != except {
 			return true
 		}
 	}
 	return false
 }
 
-// ownImage finds an image of the caller's in the request's region.
+// ownImage finds an image of the caller's in the request's region; one being deleted is gone
+// for every action but DescribeImages and DeleteImage.
 func (e *ecsState) ownImage(r *ecsReq, id string) (*image, *rpcError) {
 	img := e.images[id]
-	if img == nil || img.region != r.region || img.owner != r.acct {
+	if img == nil || img.deleting() || img.region != r.region || img.owner != r.acct {
 		return nil, errImageNotFound
 	}
 	return img, nil
@@ -111,6 +131,37 @@ type imageJSON struct {
 	BootMode             string       `json:"BootMode"`
 	Tags                 tagsJSON     `json:"Tags"`
 	DiskDeviceMappings   diskMappings `json:"DiskDeviceMappings"`
+
+	// Fields an image the emulator made has with empty or fixed values: it is no family
+	// member, no marketplace product and has not been checked.
+	ImageFamily             string           `json:"ImageFamily"`
+	ImageVersion            string           `json:"ImageVersion"`
+	ResourceGroupID         string           `json:"ResourceGroupId"`
+	IsSubscribed            bool             `json:"IsSubscribed"`
+	LoginAsNonRootSupported bool             `json:"LoginAsNonRootSupported"`
+	ProductCode             string           `json:"ProductCode"`
+	SupplierName            string           `json:"SupplierName"`
+	DetectionOptions        detectionOptions `json:"DetectionOptions"`
+	Features                featuresJSON     `json:"Features"`
+}
+
+type detectionOptions struct {
+	Status string `json:"Status"`
+	Items  struct {
+		Item []struct{} `json:"Item"`
+	} `json:"Items"`
+}
+
+// featuresJSON is an image's Features. Only NvmeSupport is modelled; the online-resize
+// features are never supported and metadata access is IMDSv1 or v2 ("v1"), as for an
+// imported image that declares nothing.
+type featuresJSON struct {
+	NvmeSupport           string `json:"NvmeSupport"`
+	ImdsSupport           string `json:"ImdsSupport"`
+	CpuOnlineUpgrade      string `json:"CpuOnlineUpgrade"`
+	CpuOnlineDowngrade    string `json:"CpuOnlineDowngrade"`
+	MemoryOnlineUpgrade   string `json:"MemoryOnlineUpgrade"`
+	MemoryOnlineDowngrade string `json:"MemoryOnlineDowngrade"`
 }
 
 type diskMappings struct {
@@ -125,6 +176,10 @@ type diskJSON struct {
 	Type            string `json:"Type"`
 	ImportOSSBucket string `json:"ImportOSSBucket"`
 	ImportOSSObject string `json:"ImportOSSObject"`
+	OSSBucket       string `json:"OSSBucket"`
+	OSSObject       string `json:"OSSObject"`
+	DiskImageSize   int    `json:"DiskImageSize"` // GiB, a number
+	Encrypted       bool   `json:"Encrypted"`
 	Progress        string `json:"Progress"`
 	RemainTime      int    `json:"RemainTime"` // seconds
 }
@@ -149,7 +204,11 @@ func (e *ecsState) imageOut(r *ecsReq, img *image) imageJSON {
 		ImageOwnerID: ownerID, CreationTime: ecsTime(img.created), Usage: usage, BootMode: "BIOS",
 		Tags:               tagsOut(img.tags),
 		DiskDeviceMappings: diskMappings{DiskDeviceMapping: []diskJSON{}},
+		ResourceGroupID:    resourceGroupID(img.owner),
+		Features: featuresJSON{NvmeSupport: img.nvme, ImdsSupport: "v1", CpuOnlineUpgrade: nvmeUnsupported,
+			CpuOnlineDowngrade: nvmeUnsupported, MemoryOnlineUpgrade: nvmeUnsupported, MemoryOnlineDowngrade: nvmeUnsupported},
 	}
+	out.DetectionOptions.Items.Item = []struct{}{}
 	remain := 0
 	if left > 0 {
 		remain = int((left + 999_999_999) / 1_000_000_000)
@@ -158,10 +217,16 @@ func (e *ecsState) imageOut(r *ecsReq, img *image) imageJSON {
 		out.DiskDeviceMappings.DiskDeviceMapping = append(out.DiskDeviceMappings.DiskDeviceMapping, diskJSON{
 			SnapshotID: d.snapshotID, Size: strconv.Itoa(d.size), Device: d.device, Format: d.format,
 			Type: d.kind, ImportOSSBucket: d.ossBucket, ImportOSSObject: d.ossObject,
+			OSSBucket: d.ossBucket, OSSObject: d.ossObject, DiskImageSize: d.size, Encrypted: d.encrypted,
 			Progress: out.Progress, RemainTime: remain,
 		})
 	}
 	return out
+}
+
+// resourceGroupID is the account's default resource group, where every emulated image lives.
+func resourceGroupID(a *account) string {
+	return "rg-acfm" + strings.ToLower(a.id[len(a.id)-12:])
 }
 
 var imageStatuses = map[string]bool{
@@ -199,7 +264,7 @@ func (s *Server) describeImages(r *ecsReq) (any, *rpcError) {
 	default:
 		return nil, ecsError(http.StatusBadRequest, "InvalidImageOwnerAlias.ValueNotSupported", "The specified ImageOwnerAlias value is not supported.")
 	}
-	isPublic, publicSet, err := r.optBool("IsPublic")
+	isPublic, _, err := r.optBool("IsPublic")
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +312,9 @@ func (s *Server) describeImages(r *ecsReq) (any, *rpcError) {
 		case alias == "system", alias == "marketplace":
 			continue // the emulator has no public or marketplace images
 		default:
-			if !mine && !shared && (!community || (publicSet && !isPublic)) {
+			// IsPublic (default false) selects community images; without it they are not listed,
+			// even by ImageId (the API reference's IsPublic).
+			if !mine && !shared && (!community || !isPublic) {
 				continue
 			}
 		}
@@ -329,6 +396,13 @@ func (s *Server) importImage(r *ecsReq) (any, *rpcError) {
 		if err != nil {
 			return nil, err
 		}
+		nvme, err := r.nvmeParam()
+		if err != nil {
+			return nil, err
+		}
+		if nvme == "" {
+			nvme = nvmeUnsupported
+		}
 		disks, err := s.importDisks(r)
 		if err != nil {
 			return nil, err
@@ -337,7 +411,7 @@ func (s *Server) importImage(r *ecsReq) (any, *rpcError) {
 			id: ecsID("m"), region: r.region, owner: r.acct, name: name, description: desc,
 			arch: arch, osType: osType, platform: platform, size: disks[0].size, disks: disks,
 			tags: tags, created: r.now, visibleAt: r.now.Add(e.visibilityDelay), seq: e.nextSeq(),
-			taskID: ecsID("t"), duration: e.importDuration,
+			taskID: ecsID("t"), duration: e.importDuration, nvme: nvme,
 		}
 		if img.name == "" {
 			img.name = "import-" + strings.TrimPrefix(img.id, "m-")
@@ -465,7 +539,7 @@ func (s *Server) copyImage(r *ecsReq) (any, *rpcError) {
 			return nil, ecsError(http.StatusBadRequest, "DestinationRegion.NotFound", "The destination region not found.")
 		}
 		src := e.images[id]
-		if src == nil || src.region != r.region {
+		if src == nil || src.deleting() || src.region != r.region {
 			return nil, errImageNotFound
 		}
 		if src.owner != r.acct {
@@ -504,6 +578,17 @@ func (s *Server) copyImage(r *ecsReq) (any, *rpcError) {
 		if err != nil {
 			return nil, err
 		}
+		encrypted, _, err := r.optBool("Encrypted")
+		if err != nil {
+			return nil, err
+		}
+		kmsKey := r.param("KMSKeyId")
+		if kmsKey != "" && !encrypted {
+			return nil, errKMSNeedsEnc
+		}
+		if kmsKey != "" && !e.kmsKeys[dest][kmsKey] {
+			return nil, errKMSKeyMissing
+		}
 		key := src.region
 		if e.limitBy == CopyLimitByDestination {
 			key = dest
@@ -517,7 +602,7 @@ func (s *Server) copyImage(r *ecsReq) (any, *rpcError) {
 			arch: src.arch, osType: src.osType, platform: src.platform, size: src.size, tags: tags,
 			created: r.now, visibleAt: r.now.Add(e.visibilityDelay), seq: e.nextSeq(),
 			copied: true, sourceID: src.id, sourceRegion: src.region, limitKey: key,
-			status: statusWaiting, duration: duration,
+			status: statusWaiting, duration: duration, nvme: src.nvme,
 		}
 		if n := e.copyFailures[dest]; n > 0 {
 			cp.fail = true
@@ -528,8 +613,13 @@ func (s *Server) copyImage(r *ecsReq) (any, *rpcError) {
 			}
 		}
 		for _, d := range src.disks {
-			cp.disks = append(cp.disks, imageDisk{snapshotID: e.newSnapshot(r, dest, d.size), size: d.size,
-				device: d.device, format: d.format, kind: d.kind})
+			// An encrypted source gives an encrypted copy; Encrypted encrypts a plain one.
+			cd := imageDisk{snapshotID: e.newSnapshot(r, dest, d.size), size: d.size,
+				device: d.device, format: d.format, kind: d.kind, encrypted: d.encrypted || encrypted, kmsKeyID: d.kmsKeyID}
+			if encrypted {
+				cd.kmsKeyID = kmsKey // empty: the service key of ECS
+			}
+			cp.disks = append(cp.disks, cd)
 		}
 		e.images[cp.id] = cp
 		e.event(cp, statusWaiting, r.now)
@@ -568,8 +658,8 @@ func (s *Server) cancelCopyImage(r *ecsReq) (any, *rpcError) {
 }
 
 // deleteImage answers DeleteImage. It refuses an image being imported or copied, the source of
-// a running copy, and (unless Force) an image used by instances or shared with other accounts.
-// The image's snapshots stay.
+// a running copy, an image shared with other accounts, and (unless Force) an image used by
+// instances. The image goes after Config.DeleteDuration; its snapshots stay.
 func (s *Server) deleteImage(r *ecsReq) (any, *rpcError) {
 	e := s.ecs
 	id, err := r.required("ImageId")
@@ -579,6 +669,9 @@ func (s *Server) deleteImage(r *ecsReq) (any, *rpcError) {
 	force, _, err := r.optBool("Force")
 	if err != nil {
 		return nil, err
+	}
+	if img := e.images[id]; img != nil && img.deleting() && img.region == r.region && img.owner == r.acct {
+		return map[string]any{}, nil // already being deleted
 	}
 	img, err := e.ownImage(r, id)
 	if err != nil {
@@ -599,12 +692,15 @@ func (s *Server) deleteImage(r *ecsReq) (any, *rpcError) {
 		return nil, ecsError(http.StatusForbidden, "ImageUsingByInstance",
 			"The specified image has been used to create instances. You can use the DescribeInstances API to query these instances, or you can use the force parameter to proceed.")
 	}
-	if !force && (len(img.shared) > 0 || img.public) {
+	// Force overrides the use by instances only (the API reference's Force); a shared image
+	// must be unshared first.
+	if len(img.shared) > 0 || img.public {
 		return nil, ecsError(http.StatusForbidden, "ImageUseShared",
 			"The specified image has been shared to others. You can use the DescribeImageSharePermission API to query the users who have been shared.")
 	}
-	delete(e.images, img.id)
-	e.event(img, EventDeleted, r.now)
+	// Deletion takes time: the image stays listed, and its snapshots stay refused, until it is gone.
+	img.deleteAt = r.now.Add(e.deleteDuration)
+	e.event(img, EventDeleting, r.now)
 	return map[string]any{}, nil
 }
 
@@ -632,7 +728,8 @@ func (s *Server) deleteSnapshot(r *ecsReq) (any, *rpcError) {
 	return map[string]any{}, nil
 }
 
-// modifyImageAttribute answers ModifyImageAttribute for ImageName and Description.
+// modifyImageAttribute answers ModifyImageAttribute for ImageName, Description and
+// Features.NvmeSupport.
 func (s *Server) modifyImageAttribute(r *ecsReq) (any, *rpcError) {
 	e := s.ecs
 	id, err := r.required("ImageId")
@@ -655,6 +752,13 @@ func (s *Server) modifyImageAttribute(r *ecsReq) (any, *rpcError) {
 	desc, descSet := r.Params["Description"]
 	if descSet && !validDescription(desc) {
 		return nil, errDescMalformed
+	}
+	nvme, err := r.nvmeParam()
+	if err != nil {
+		return nil, err
+	}
+	if nvme != "" {
+		img.nvme = nvme
 	}
 	if name != "" {
 		img.name = name

@@ -98,7 +98,7 @@ func testECSImages(t *testing.T, context spec.G, it spec.S) {
 			Expect(img.Size).To(Equal(5))
 			Expect(img.IsCopied).To(BeFalse())
 			Expect(img.Usage).To(Equal("none"))
-			Expect(img.Tags.Tag).To(ConsistOf(ecs.Tag{TagKey: "stemcell", TagValue: "1.484"}))
+			Expect(img.Tags.Tag).To(ConsistOf(ecs.Tag{TagKey: "stemcell", TagValue: "1.484", Key: "stemcell", Value: "1.484"}))
 			disk := img.DiskDeviceMappings.DiskDeviceMapping[0]
 			Expect(disk.SnapshotId).To(MatchRegexp(`^s-[a-z0-9]{20}$`))
 			Expect(disk.ImportOSSBucket).To(Equal("stemcells"))
@@ -353,8 +353,11 @@ func testECSImages(t *testing.T, context spec.G, it spec.S) {
 			di.RegionId, di.ImageId = homeRegion, id
 			_, err = c.DeleteImage(di)
 			Expect(err).NotTo(HaveOccurred())
+			// The image goes after the default DeleteDuration; until then it stays listed.
+			Expect(imageByID(c, homeRegion, id)).NotTo(BeNil())
+			e.clock.Advance(time.Second)
 			Expect(imageByID(c, homeRegion, id)).To(BeNil())
-			Expect(eventStatuses(eventsOf(e.srv, id))).To(Equal([]string{"Creating", "Available", "Deleted"}))
+			Expect(eventStatuses(eventsOf(e.srv, id))).To(Equal([]string{"Creating", "Available", "Deleting", "Deleted"}))
 
 			_, err = c.DeleteImage(di)
 			expectServerError(err, 404, "InvalidImageId.NotFound")

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -153,10 +154,14 @@ func (s *Server) describeAvailableResource(r *ecsReq) (any, *rpcError) {
 		Value          string `json:"Value"`
 		Status         string `json:"Status"`
 		StatusCategory string `json:"StatusCategory"`
+		Min            int    `json:"Min"`  // for sizes (disks); 0 for instance types and zones
+		Max            int    `json:"Max"`  // likewise
+		Unit           string `json:"Unit"` // likewise
 	}
 	type resource struct {
-		Type               string                 `json:"Type"`
-		SupportedResources map[string][]supported `json:"SupportedResources"`
+		Type                        string                 `json:"Type"`
+		SupportedResources          map[string][]supported `json:"SupportedResources"`
+		ConditionSupportedResources map[string][]any       `json:"ConditionSupportedResources"` // none: no conditions
 	}
 	type zoneJSON struct {
 		RegionID           string                `json:"RegionId"`
@@ -185,10 +190,12 @@ func (s *Server) describeAvailableResource(r *ecsReq) (any, *rpcError) {
 			continue
 		}
 		st, cat := stockStatus(anyStock)
-		res := resource{Type: "InstanceType", SupportedResources: map[string][]supported{"SupportedResource": types}}
+		noConditions := map[string][]any{"ConditionSupportedResource": {}}
+		res := resource{Type: "InstanceType", SupportedResources: map[string][]supported{"SupportedResource": types},
+			ConditionSupportedResources: noConditions}
 		if dest == "Zone" {
 			res = resource{Type: "Zone", SupportedResources: map[string][]supported{
-				"SupportedResource": {{Value: id, Status: st, StatusCategory: cat}}}}
+				"SupportedResource": {{Value: id, Status: st, StatusCategory: cat}}}, ConditionSupportedResources: noConditions}
 		}
 		zones = append(zones, zoneJSON{RegionID: r.region, ZoneID: id, Status: st, StatusCategory: cat,
 			AvailableResources: map[string][]resource{"AvailableResource": {res}}})
@@ -301,7 +308,7 @@ func (s *Server) createInstance(r *ecsReq) (any, *rpcError) {
 				"The requested resource is sold out in the specified zone; try other types of resources or other regions and zones.")
 		}
 		img := e.images[imageID]
-		if img == nil || img.region != r.region || (img.owner != r.acct && !img.sharedWith(r.acct.id) && !img.public) {
+		if img == nil || img.deleting() || img.region != r.region || (img.owner != r.acct && !img.sharedWith(r.acct.id) && !img.public) {
 			return nil, errImageNotFound
 		}
 		if img.status != statusAvailable {
@@ -328,7 +335,8 @@ func (s *Server) createInstance(r *ecsReq) (any, *rpcError) {
 			in.name = in.id
 		}
 		e.instances[in.id] = in
-		return map[string]any{"InstanceId": in.id}, nil
+		// Pay-as-you-go: no order, no price to pay up front.
+		return map[string]any{"InstanceId": in.id, "OrderId": "", "TradePrice": 0}, nil
 	})
 }
 
@@ -468,6 +476,7 @@ func (s *Server) describeInstances(r *ecsReq) (any, *rpcError) {
 	return map[string]any{
 		"TotalCount": len(matched), "PageNumber": number, "PageSize": size,
 		"Instances": map[string]any{"Instance": out},
+		"NextToken": "", // the emulator pages by PageNumber only: never a next token
 	}, nil
 }
 
@@ -476,20 +485,91 @@ func instanceOut(in *instance) map[string]any {
 	if !in.started.IsZero() {
 		startTime = ecsMinuteTime(in.started)
 	}
+	cpus, memory := instanceSize(in.itype)
+	ownerID, _ := strconv.ParseInt(in.owner.id, 10, 64) // ids are 16 digits (accountID)
+	hostname := "iZ" + strings.TrimPrefix(in.id, "i-") + "Z"
+	family := in.itype
+	if i := strings.LastIndex(family, "."); i > 0 {
+		family = family[:i]
+	}
+	// What DescribeInstances answers for a pay-as-you-go VPC instance with no EIP, no
+	// dedicated host, no spot, no Cloud Assistant registration: the SDK's Instance struct, whole.
 	return map[string]any{
-		"InstanceId": in.id, "InstanceName": in.name, "HostName": "iZ" + strings.TrimPrefix(in.id, "i-") + "Z",
-		"Status": in.status, "RegionId": in.region, "ZoneId": in.zone, "InstanceType": in.itype,
-		"ImageId": in.imageID, "OSType": in.osType, "InstanceNetworkType": "vpc", "InstanceChargeType": "PostPaid",
-		"CreationTime": ecsMinuteTime(in.created), "StartTime": startTime,
+		"InstanceId": in.id, "InstanceName": in.name, "HostName": hostname, "Hostname": hostname,
+		"Description": "", "Status": in.status, "RegionId": in.region, "ZoneId": in.zone,
+		"InstanceType": in.itype, "InstanceTypeFamily": family, "CPU": cpus, "Cpu": cpus, "Memory": memory,
+		"ImageId": in.imageID, "OSType": in.osType, "OsType": in.osType, "OSName": "", "OSNameEn": "", "OsVersion": "",
+		"InstanceNetworkType": "vpc", "NetworkType": "vpc", "InstanceChargeType": "PostPaid",
+		"InternetChargeType": "PayByTraffic", "InternetMaxBandwidthIn": 0, "InternetMaxBandwidthOut": 0,
+		"InternetIp": "", "IntranetIp": "", "ISP": "", "IoOptimized": true, "DeviceAvailable": true,
+		"CreationTime": ecsMinuteTime(in.created), "StartTime": startTime, "ExpiredTime": "2099-12-31T15:59Z",
+		"AutoReleaseTime": "", "StoppedMode": "Not-applicable", "Recyclable": false, "SaleCycle": "",
+		"DeletionProtection": false, "InstanceOwnerId": ownerID, "ResourceGroupId": resourceGroupID(in.owner),
+		"SerialNumber": "", "KeyPairName": "", "ClusterId": "", "HpcClusterId": "", "VlanId": "", "SocketId": "",
+		"DeploymentSetId": "", "DeploymentSetGroupNo": 0, "CreditSpecification": "", "GPUAmount": 0, "GPUSpec": "",
+		"LocalStorageAmount": 0, "LocalStorageCapacity": 0, "IsSpot": false, "SpotStrategy": "NoSpot",
+		"SpotPriceLimit": 0, "SpotDuration": 0, "SpotInterruptionBehavior": "Terminate",
+		"PrivatePoolOptionsId": "", "PrivatePoolOptionsMatchCriteria": "None",
+		// Cloud Assistant registration (managed instances): never registered.
+		"ActivationId": "", "AgentVersion": "", "Connected": false, "MachineId": "", "RegistrationTime": "",
+		"InvocationCount": 0, "LastInvokedTime": "",
 		"VpcAttributes": map[string]any{
 			"VpcId": in.vpcID, "VSwitchId": in.vswitchID, "NatIpAddress": "",
 			"PrivateIpAddress": map[string]any{"IpAddress": []string{in.ip}},
 		},
 		"PublicIpAddress":  map[string]any{"IpAddress": []string{}},
 		"InnerIpAddress":   map[string]any{"IpAddress": []string{}},
+		"RdmaIpAddress":    map[string]any{"IpAddress": []string{}},
 		"SecurityGroupIds": map[string]any{"SecurityGroupId": []string{}},
-		"Tags":             tagsOut(in.tags),
+		"EipAddress": map[string]any{"AllocationId": "", "IpAddress": "", "Bandwidth": 0,
+			"InternetChargeType": "", "IsSupportUnassociate": false},
+		"CpuOptions": map[string]any{"Core": cpus / 2, "CoreCount": cpus / 2, "ThreadsPerCore": 2, "CoreFactor": 2,
+			"HyperThreadingAdjustable": false, "Numa": "", "TopologyType": "",
+			"SupportedTopologyTypes": map[string]any{"SupportedTopologyType": []string{}}},
+		"MetadataOptions":            map[string]any{"HttpEndpoint": "enabled", "HttpTokens": "optional", "HttpPutResponseHopLimit": 1},
+		"HibernationOptions":         map[string]any{"Configured": false},
+		"DedicatedHostAttribute":     map[string]any{"DedicatedHostId": "", "DedicatedHostName": "", "DedicatedHostClusterId": ""},
+		"DedicatedInstanceAttribute": map[string]any{"Affinity": "", "Tenancy": ""},
+		"EcsCapacityReservationAttr": map[string]any{"CapacityReservationId": "", "CapacityReservationPreference": ""},
+		"PrivateDnsNameOptions": map[string]any{"HostnameType": "Custom", "EnableInstanceIdDnsARecord": false,
+			"EnableInstanceIdDnsAAAARecord": false, "EnableIpDnsARecord": false, "EnableIpDnsPtrRecord": false},
+		"AdditionalInfo": map[string]any{"EnableHighDensityMode": false},
+		"ImageOptions": map[string]any{"ImageFamily": "", "ImageName": "", "Description": "", "LoginAsNonRoot": false,
+			"CurrentOSNVMeSupported": false, "ImageFeatures": map[string]any{"NvmeSupport": ""},
+			"ImageTags": map[string]any{"ImageTag": []any{}}},
+		"NetworkInterfaces": map[string]any{"NetworkInterface": []any{}},
+		"OperationLocks":    map[string]any{"LockReason": []any{}},
+		"Tags":              tagsOut(in.tags),
 	}
+}
+
+// instanceSize is an instance type's vCPUs and memory (MiB), from its size suffix and family
+// letter (g: 4 GiB per vCPU, c: 2, r: 8), as the ECS instance families define them.
+func instanceSize(itype string) (cpus, memoryMiB int) {
+	parts := strings.Split(itype, ".")
+	cpus = 2
+	if len(parts) == 3 {
+		switch size := parts[2]; {
+		case size == "large":
+			cpus = 2
+		case size == "xlarge":
+			cpus = 4
+		case strings.HasSuffix(size, "xlarge"):
+			if n, err := strconv.Atoi(strings.TrimSuffix(size, "xlarge")); err == nil {
+				cpus = 4 * n
+			}
+		}
+	}
+	perCPU := 4
+	if len(parts) >= 2 && parts[1] != "" {
+		switch parts[1][0] {
+		case 'c':
+			perCPU = 2
+		case 'r':
+			perCPU = 8
+		}
+	}
+	return cpus, cpus * perCPU * 1024
 }
 
 // wildcardMatch matches InstanceName filters, where * stands for any run of characters.

@@ -120,7 +120,7 @@ func testECSInstances(t *testing.T, context spec.G, it spec.S) {
 			Expect(in.VpcAttributes.VSwitchId).To(Equal("vsw-director"))
 			Expect(in.VpcAttributes.VpcId).To(HavePrefix("vpc-"))
 			Expect(in.VpcAttributes.PrivateIpAddress.IpAddress).To(HaveLen(1))
-			Expect(in.Tags.Tag).To(ConsistOf(ecs.Tag{TagKey: "director", TagValue: "ci"}))
+			Expect(in.Tags.Tag).To(ConsistOf(ecs.Tag{TagKey: "director", TagValue: "ci", Key: "director", Value: "ci"}))
 			_, err := time.Parse("2006-01-02T15:04Z", in.CreationTime)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(imageByID(c, homeRegion, image).Usage).To(Equal("instance"))

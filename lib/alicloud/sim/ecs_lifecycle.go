@@ -16,7 +16,8 @@ const (
 // Pseudo statuses that only appear in image events.
 const (
 	EventCancelled = "Cancelled" // CancelCopyImage removed the copy
-	EventDeleted   = "Deleted"   // DeleteImage removed the image
+	EventDeleting  = "Deleting"  // DeleteImage accepted: the image goes after Config.DeleteDuration
+	EventDeleted   = "Deleted"   // the image is gone
 )
 
 // image is a custom image. Its status is kept current by advance: an import runs from its
@@ -50,7 +51,13 @@ type image struct {
 
 	shared []imageShare
 	public bool
+
+	nvme     string    // Features.NvmeSupport: supported or unsupported
+	deleteAt time.Time // set by DeleteImage: the image goes at this time (deletion takes time)
 }
+
+// deleting reports whether DeleteImage has been accepted for the image (it is still there).
+func (img *image) deleting() bool { return !img.deleteAt.IsZero() }
 
 type imageDisk struct {
 	snapshotID string
@@ -60,6 +67,8 @@ type imageDisk struct {
 	kind       string // system or data
 	ossBucket  string
 	ossObject  string
+	encrypted  bool
+	kmsKeyID   string
 }
 
 type imageShare struct {
@@ -105,7 +114,7 @@ type ImageEvent struct {
 	Time          time.Time `json:"time"`
 	Region        string    `json:"region"`
 	ImageID       string    `json:"image_id"`
-	Status        string    `json:"status"` // Waiting, Creating, Available, CreateFailed, Cancelled, Deleted
+	Status        string    `json:"status"` // Waiting, Creating, Available, CreateFailed, Cancelled, Deleting, Deleted
 	SourceRegion  string    `json:"source_region,omitempty"`
 	SourceImageID string    `json:"source_image_id,omitempty"`
 }
@@ -118,23 +127,36 @@ func (e *ecsState) event(img *image, status string, at time.Time) {
 	}
 }
 
-// advance brings asynchronous work up to now: finishes imports and copies whose time has come,
+// advance brings asynchronous work up to now: finishes imports, copies and deletions whose time has come,
 // in time order, starting waiting copies as slots free, and settles instance transitions.
 // Everything is computed from timestamps, so the outcome does not depend on when (or whether)
 // anybody polled.
 func (e *ecsState) advance(now time.Time) {
 	for {
 		var next *image
+		var nextAt time.Time
 		for _, img := range e.images {
-			if img.status != statusCreating || img.ends.After(now) {
+			at := img.ends
+			switch {
+			case img.deleting():
+				at = img.deleteAt
+			case img.status != statusCreating:
 				continue
 			}
-			if next == nil || img.ends.Before(next.ends) || (img.ends.Equal(next.ends) && img.seq < next.seq) {
-				next = img
+			if at.After(now) {
+				continue
+			}
+			if next == nil || at.Before(nextAt) || (at.Equal(nextAt) && img.seq < next.seq) {
+				next, nextAt = img, at
 			}
 		}
 		if next == nil {
 			break
+		}
+		if next.deleting() {
+			delete(e.images, next.id)
+			e.event(next, EventDeleted, next.deleteAt)
+			continue
 		}
 		next.status = statusAvailable
 		if next.fail {

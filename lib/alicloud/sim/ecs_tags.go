@@ -10,7 +10,7 @@ var errResourceNotFound = ecsError(http.StatusNotFound, "InvalidResourceId.NotFo
 func (e *ecsState) taggable(r *ecsReq, kind, id string) (*[]tag, *rpcError) {
 	switch kind {
 	case "image":
-		if img := e.images[id]; img != nil && img.region == r.region && img.owner == r.acct {
+		if img := e.images[id]; img != nil && !img.deleting() && img.region == r.region && img.owner == r.acct {
 			return &img.tags, nil
 		}
 	case "instance":

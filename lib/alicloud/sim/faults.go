@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -30,8 +31,11 @@ const (
 	// (when set) has passed, then drops the connection.
 	FaultHang FaultKind = "hang"
 	// FaultLostAnswer serves the request (its effect happens) and then closes the connection
-	// instead of answering, as when a response is lost on the way back. ECS and STS only.
+	// instead of answering, as when a response is lost on the way back. ECS, STS and OSS.
 	FaultLostAnswer FaultKind = "lost-answer"
+	// FaultBandwidth serves the request normally but moves its request and response bodies at
+	// most Bandwidth bytes per second, as over a slow link. OSS only.
+	FaultBandwidth FaultKind = "bandwidth"
 )
 
 // Fault describes a failure to inject into matching requests. A request is matched by the first
@@ -55,6 +59,8 @@ type Fault struct {
 	// Latency is the delay of a latency fault, and the longest wait of a hang (0: until the
 	// client gives up).
 	Latency time.Duration
+	// Bandwidth is the bytes per second of a bandwidth fault.
+	Bandwidth int64
 }
 
 // faultJSON is the admin API form: durations as Go duration strings ("2s") or nanoseconds.
@@ -68,6 +74,7 @@ type faultJSON struct {
 	Duration    json.RawMessage `json:"duration,omitempty"`
 	Kind        FaultKind       `json:"kind"`
 	Latency     json.RawMessage `json:"latency,omitempty"`
+	Bandwidth   int64           `json:"bandwidth,omitempty"`
 }
 
 // MarshalJSON writes durations as strings ("1.5s").
@@ -78,7 +85,7 @@ func (f Fault) MarshalJSON() ([]byte, error) {
 func faultToJSON(id string, f Fault) faultJSON {
 	return faultJSON{
 		ID: id, Service: f.Service, Action: f.Action, Nth: f.Nth, Probability: f.Probability,
-		Count: f.Count, Kind: f.Kind,
+		Count: f.Count, Kind: f.Kind, Bandwidth: f.Bandwidth,
 		Duration: json.RawMessage(strconv.Quote(f.Duration.String())),
 		Latency:  json.RawMessage(strconv.Quote(f.Latency.String())),
 	}
@@ -108,7 +115,7 @@ func (j faultJSON) fault() (Fault, error) {
 		return Fault{}, fmt.Errorf("fault latency: %w", err)
 	}
 	return Fault{Service: j.Service, Action: j.Action, Nth: j.Nth, Probability: j.Probability,
-		Count: j.Count, Duration: d, Kind: j.Kind, Latency: l}, nil
+		Count: j.Count, Duration: d, Kind: j.Kind, Latency: l, Bandwidth: j.Bandwidth}, nil
 }
 
 func parseJSONDuration(raw json.RawMessage) (time.Duration, error) {
@@ -135,11 +142,18 @@ func (f Fault) validate() error {
 	switch f.Kind {
 	case FaultThrottling, FaultInternalError, FaultServiceUnavailable, FaultLatency, FaultReset, FaultHang:
 	case FaultLostAnswer:
-		if f.Service != serviceECS && f.Service != serviceSTS {
-			return fmt.Errorf("a lost-answer fault is for service ecs or sts, not %q", f.Service)
+		if f.Service != serviceECS && f.Service != serviceSTS && f.Service != serviceOSS {
+			return fmt.Errorf("a lost-answer fault is for service ecs, sts or oss, not %q", f.Service)
+		}
+	case FaultBandwidth:
+		if f.Service != serviceOSS {
+			return fmt.Errorf("a bandwidth fault is for service oss, not %q", f.Service)
+		}
+		if f.Bandwidth <= 0 {
+			return fmt.Errorf("a bandwidth fault needs a bandwidth (bytes per second)")
 		}
 	default:
-		return fmt.Errorf("fault kind %q: want throttling, internal-error, service-unavailable, latency, reset, hang or lost-answer", f.Kind)
+		return fmt.Errorf("fault kind %q: want throttling, internal-error, service-unavailable, latency, reset, hang, lost-answer or bandwidth", f.Kind)
 	}
 	if f.Nth < 0 || f.Count < 0 || f.Duration < 0 || f.Latency < 0 {
 		return fmt.Errorf("fault nth, count, duration and latency must not be negative")
@@ -309,6 +323,9 @@ func (s *Server) inject(w http.ResponseWriter, r *http.Request, service, action 
 	case FaultLostAnswer:
 		c.lostAnswer = true
 		return false
+	case FaultBandwidth:
+		c.bandwidth = f.Bandwidth
+		return false
 	case FaultHang:
 		var timeout <-chan time.Time
 		if f.Latency > 0 {
@@ -316,8 +333,17 @@ func (s *Server) inject(w http.ResponseWriter, r *http.Request, service, action 
 			defer t.Stop()
 			timeout = t.C
 		}
+		// The server notices a client that gave up only once the body is read: read it (a
+		// client that writes its body into a hung server sees it go, then no answer).
+		gone := make(chan struct{})
+		go func() {
+			if _, err := io.Copy(io.Discard, r.Body); err != nil {
+				close(gone)
+			}
+		}()
 		select {
 		case <-r.Context().Done():
+		case <-gone:
 		case <-s.done:
 		case <-timeout:
 		}
@@ -335,7 +361,15 @@ func resetConnection(w http.ResponseWriter) {
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
-	if tc, ok := conn.(*net.TCPConn); ok {
+	raw := conn
+	for {
+		w, ok := raw.(interface{ NetConn() net.Conn }) // a TLS or sniffed connection
+		if !ok {
+			break
+		}
+		raw = w.NetConn()
+	}
+	if tc, ok := raw.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0) // without it the peer sees a FIN, not a RST: still a dropped answer
 	}
 	_ = conn.Close() // the point is to end the connection: failing means it already ended

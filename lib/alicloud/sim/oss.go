@@ -196,6 +196,16 @@ func (s *Server) serveOSS(w http.ResponseWriter, r *http.Request) {
 	if s.inject(w, r, serviceOSS, c.action, func(k FaultKind) { fail(ossFaultError(k, c.action)) }) {
 		return
 	}
+	if c.bandwidth > 0 {
+		r.Body = &slowBody{ReadCloser: r.Body, pace: newPace(c.bandwidth, r.Context(), s.done)}
+		w = &slowWriter{ResponseWriter: w, pace: newPace(c.bandwidth, r.Context(), s.done)}
+	}
+	if c.lostAnswer {
+		// The operation runs in full; its answer goes nowhere and the connection is reset.
+		original := w
+		w = &discardWriter{header: http.Header{}}
+		defer resetConnection(original)
+	}
 	auth, e := s.authenticateOSS(r, q, bucket, key)
 	if e != nil {
 		fail(e)

@@ -58,7 +58,8 @@ type createBucketConfiguration struct {
 	DataRedundancyType string `xml:"DataRedundancyType"`
 }
 
-// putBucket creates a bucket in the V4 scope region (V1: the default region).
+// putBucket creates a bucket in the V4 scope region (V1: the regional endpoint's region, else
+// the default region).
 func (s *Server) putBucket(o *ossReq) *ossError {
 	if o.auth.caller == nil {
 		return errAccessDenied("Anonymous access is forbidden for this operation.")
@@ -92,6 +93,9 @@ func (s *Server) putBucket(o *ossReq) *ossError {
 		}
 	}
 	region := o.auth.region
+	if region == "" {
+		region = endpointRegion(o.r.Context())
+	}
 	if region == "" {
 		region = s.cfg.DefaultRegion
 	}

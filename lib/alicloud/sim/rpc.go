@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"sort"
 	"time"
 )
 
@@ -271,4 +272,16 @@ func rpcBody(resp any, requestID string) ([]byte, error) {
 		return json.Marshal(fields)
 	}
 	return raw, nil
+}
+
+// RPCActions returns the RPC actions the emulator implements, by product ("Ecs", "Sts"), sorted.
+func (s *Server) RPCActions() map[string][]string {
+	out := map[string][]string{}
+	for _, svc := range s.rpc {
+		for a := range svc.actions {
+			out[svc.product] = append(out[svc.product], a)
+		}
+		sort.Strings(out[svc.product])
+	}
+	return out
 }

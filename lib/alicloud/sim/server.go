@@ -62,11 +62,22 @@ type Config struct {
 	// ImageVisibilityDelay hides each new image from DescribeImages this long after its creation,
 	// like the real API's eventual consistency. Default 0. SetImageVisibilityDelay changes it.
 	ImageVisibilityDelay time.Duration
+	// DeleteDuration is how long DeleteImage takes: the image stays listed by DescribeImages, and
+	// its snapshots stay refused by DeleteSnapshot, until then. Default 200ms.
+	DeleteDuration time.Duration
+	// KMSKeys are the KMS keys that exist, for CopyImage's KMSKeyId (a key is used in its region).
+	KMSKeys []KMSKey
 	// Zones are the zones of each region and their instance-type stock. Nil: DefaultZones(Regions).
 	Zones []Zone
 	// VSwitches, when set, are the only vswitches CreateInstance accepts; they give the instance
 	// its VPC (and zone). Unset: any VSwitchId is accepted.
 	VSwitches []VSwitch
+}
+
+// KMSKey is a KMS key that exists in a region.
+type KMSKey struct {
+	Region string `json:"region" yaml:"region"`
+	ID     string `json:"id" yaml:"id"`
 }
 
 // Server is the emulator. It is an http.Handler; use it with httptest.NewServer or an http.Server.
@@ -278,7 +289,8 @@ type call struct {
 	errCode                 string
 	requestID               string
 	faultID                 string
-	lostAnswer              bool // served, then the connection is dropped instead of the answer
+	lostAnswer              bool  // served, then the connection is dropped instead of the answer
+	bandwidth               int64 // bytes per second of the bodies; 0: unlimited
 }
 
 type callKey struct{}

@@ -349,13 +349,18 @@ func errDenied(a *ossAuth) *ossError {
 }
 
 // lookupBucket finds a bucket for a request and checks that a V4 request was signed for the
-// bucket's region, as a regional OSS endpoint does. Callers hold s.mu.
+// bucket's region, and that a request on a regional endpoint is in the bucket's region, as a
+// regional OSS endpoint does. Callers hold s.mu.
 func (s *Server) lookupBucket(o *ossReq) (*bucket, *ossError) {
 	b, ok := s.buckets[o.bucket]
 	if !ok {
 		return nil, errNoSuchBucket(o.bucket)
 	}
-	if o.auth.region != "" && o.auth.region != b.region {
+	want := o.auth.region
+	if want == "" {
+		want = endpointRegion(o.r.Context())
+	}
+	if want != "" && want != b.region {
 		return nil, errAccessDenied("The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.").
 			with("Bucket", b.name).with("Endpoint", "oss-"+b.region+".aliyuncs.com")
 	}

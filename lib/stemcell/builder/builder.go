@@ -2,7 +2,7 @@ package builder
 
 import (
 	"context"
-	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,14 +22,20 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/fanout"
 )
 
-// Tags Build puts on every image it makes; a rerun finds the images of a version by the first two.
-// The keys are persisted: TagChannel is spelled "stage", as the first releases of the pack wrote it.
+// Tags Build puts on every image it makes; a rerun finds the images of a version by the first two
+// and adopts only those of the same heavy stemcell (TagHeavySHA1). The keys are persisted:
+// TagChannel is spelled "stage", as the first releases of the pack wrote it.
 const (
 	TagStemcell        = "stemcell"
 	TagStemcellVersion = "stemcell-version"
 	TagChannel         = "stage" // the channel the image was built or promoted for
 	TagSourceImage     = "source-image"
+	TagHeavySHA1       = "heavy-sha1" // stemcell.MF sha1 of the heavy stemcell the image was made from
 )
+
+// NvmeSupported is the cloud_properties.nvme_support value (and the ECS Features.NvmeSupport
+// value) of a stemcell whose images must support NVMe disks.
+const NvmeSupported = "supported"
 
 const (
 	// DefaultConcurrency is how many copies Build runs at once when the request says nothing:
@@ -78,18 +84,26 @@ type Result struct {
 	Members  []stemcell.Member  // from the heavy tarball, for WriteLight
 	ImageIDs map[string]string  // region → image id, every requested region
 	Reused   []string           // regions whose image came from an earlier run, sorted
+	// NvmeSupport is NvmeSupported when every image carries Features.NvmeSupport (the heavy
+	// stemcell's cloud_properties.nvme_support says so), else "".
+	NvmeSupport string
 }
 
 // Build turns a heavy stemcell into the images of a light one: it streams root.img into OSS in
 // the base region, imports it there (unless an earlier run left an Available image of this
 // version), copies it to every requested region as a tree (each region that becomes Available is
 // a source for the next copies, at most MaxCopiesPerSource per source), tags every image with
-// the stemcell name, version, channel and source image, and deletes the raw object. Images stay
-// private. With CopyTimes from earlier builds, the copies go fastest first while more sources
+// the stemcell name, version, heavy stemcell sha1, channel and source image, and deletes the raw
+// object. Images stay private. The image platform is the one the CPI's own import chooses, and
+// when cloud_properties.nvme_support is "supported" the import and every copy get
+// Features.NvmeSupport, as the CPI does (CopyImage does not carry it). With CopyTimes from earlier builds, the copies go fastest first while more sources
 // are needed, then slowest first; Build adds the times it measures to them.
 //
 // Images of this version found by their tags are reused when Available and deleted when
-// CreateFailed or UnAvailable; ones still in progress are waited for. When a copy fails, the
+// CreateFailed or UnAvailable; ones still in progress are waited for. Only images made from the
+// same heavy stemcell (its sha1 in TagHeavySHA1) are reused: those of another heavy stemcell of
+// this version are leftovers of a failed build and are deleted (the caller makes sure no record
+// names them). Images without that tag were made before the pack wrote it and are reused. When a copy fails, the
 // other regions go on; at the end every image of the run that is not Available is deleted (a
 // copy in progress is cancelled), the Available ones are kept for a rerun, and the error names
 // the failed regions and the kept images.
@@ -119,11 +133,15 @@ func Build(ctx context.Context, s *alicloud.Session, req Request) (result *Resul
 		return nil, fmt.Errorf("building a light stemcell: %w", err)
 	}
 	fileName, fileVersion, named := parseHeavyName(req.HeavyName)
-	key := ""
-	if named {
-		key = fileName + "-" + fileVersion + "/root.img"
+	key := rootImageKey(req.HeavyName)
+	// A killed run of the same build left its upload of this key unfinished: its parts cost
+	// until aborted. Only this key's are: another build's upload is never touched.
+	if aborted, err := store.AbortUploadsOf(ctx, key); err != nil {
+		log.Warnf("could not abort the unfinished uploads of oss://%s/%s: %v", req.ImageBucket, key, err)
 	} else {
-		key = "stemcell-" + randomHex(8) + "/root.img"
+		for _, u := range aborted {
+			log.Printf("aborted the unfinished upload %s of oss://%s/%s, left by an earlier run", u.ID, req.ImageBucket, key)
+		}
 	}
 	uploaded := false
 	defer func() {
@@ -158,10 +176,14 @@ func Build(ctx context.Context, s *alicloud.Session, req Request) (result *Resul
 		return nil, fmt.Errorf("the heavy stemcell %s is %s according to its stemcell.MF, not %s: its images would be tagged for another line than its records", req.HeavyName, name, req.Stemcell)
 	}
 
+	nvme := ""
+	if m.CloudProperties().NVMeSupport == NvmeSupported {
+		nvme = NvmeSupported
+	}
 	b := &builder{
-		s: s, req: req, log: log, concurrency: concurrency, perSource: perSource,
+		s: s, req: req, log: log, concurrency: concurrency, perSource: perSource, nvme: nvme,
 		imageName: ImageName(name, version),
-		tags:      map[string]string{TagStemcell: name, TagStemcellVersion: version, TagChannel: req.Channel},
+		tags:      map[string]string{TagStemcell: name, TagStemcellVersion: version, TagChannel: req.Channel, TagHeavySHA1: m.SHA1()},
 		created:   map[string]string{},
 		ids:       map[string]string{},
 		times:     req.CopyTimes,
@@ -180,7 +202,7 @@ func Build(ctx context.Context, s *alicloud.Session, req Request) (result *Resul
 	light := m.Clone()
 	light.SetImageIDs(ids)
 	sort.Strings(b.reused)
-	return &Result{Manifest: light, Members: heavy.Members, ImageIDs: ids, Reused: b.reused}, nil
+	return &Result{Manifest: light, Members: heavy.Members, ImageIDs: ids, Reused: b.reused, NvmeSupport: nvme}, nil
 }
 
 func (req Request) check(s *alicloud.Session) error {
@@ -234,10 +256,27 @@ func parseHeavyName(file string) (name, version string, ok bool) {
 	return "bosh-" + match[2], match[1], true
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (it panics on a broken system source)
-	return hex.EncodeToString(b)
+// RootImagesPrefix is where Build uploads root.img in the image bucket, while it imports it:
+// root-img/<line>/<version>/root.img for a heavy stemcell named as bosh.io names them, and
+// root-img/unnamed/<digest of the file name>/root.img otherwise. The key is the same on every
+// run of a build, so a rerun replaces (and then deletes) what a killed run left, and aborts its
+// unfinished upload; prune finds what no rerun came for.
+const RootImagesPrefix = "root-img/"
+
+// RootImagePrefix is the prefix of a line's root.img objects in the image bucket.
+func RootImagePrefix(line string) string { return RootImagesPrefix + line + "/" }
+
+// UnnamedRootImagePrefix is the prefix of the root.img objects of heavy stemcells not named
+// as bosh.io names them.
+const UnnamedRootImagePrefix = RootImagesPrefix + "unnamed/"
+
+// rootImageKey is the object Build uploads a heavy stemcell's root.img as (see RootImagesPrefix).
+func rootImageKey(heavyName string) string {
+	if name, version, ok := parseHeavyName(heavyName); ok {
+		return RootImagePrefix(name) + version + "/root.img"
+	}
+	sum := sha256.Sum256([]byte(path.Base(heavyName)))
+	return UnnamedRootImagePrefix + hex.EncodeToString(sum[:8]) + "/root.img"
 }
 
 // ImageName is the ECS image name of a stemcell version, the same in every region: name-version
@@ -274,6 +313,7 @@ type builder struct {
 	imageName   string
 	tags        map[string]string
 	times       *CopyTimes
+	nvme        string // Features.NvmeSupport every image gets, or ""
 
 	mu      sync.Mutex
 	created map[string]string // region → image this run made or adopted, until it is good
@@ -343,6 +383,9 @@ func (b *builder) run(ctx context.Context, key string, regions []string, heavy *
 			b.ids[f.region] = f.available
 			b.reused = append(b.reused, f.region)
 			b.log.Printf("%s: Available %s (from an earlier run)", f.region, f.available)
+			if err := b.features(ctx, f.region, f.available); err != nil {
+				return err
+			}
 			if f.channel != b.req.Channel {
 				if err := b.s.TagImage(ctx, f.region, f.available, map[string]string{TagChannel: b.req.Channel}); err != nil {
 					return err
@@ -442,6 +485,18 @@ func (b *builder) surveyRegion(ctx context.Context, region string, query aliclou
 		return f
 	}
 	for _, img := range images {
+		heavy, tagged := img.TagMap()[TagHeavySHA1]
+		if tagged && heavy != b.tags[TagHeavySHA1] {
+			b.log.Printf("%s: deleting image %s (%s), left by an earlier run from another heavy stemcell (sha1 %s, not %s)",
+				region, img.ID, img.Status, heavy, b.tags[TagHeavySHA1])
+			if err := b.delete(ctx, region, img.ID); err != nil {
+				f.err = err
+			}
+			continue
+		}
+		if !tagged && img.Status == alicloud.ImageAvailable {
+			b.log.Warnf("%s: image %s has no %s tag (an earlier release of the pack made it): reused as made from this heavy stemcell", region, img.ID, TagHeavySHA1)
+		}
 		switch img.Status {
 		case alicloud.ImageAvailable:
 			if f.available == "" {
@@ -476,10 +531,6 @@ func (b *builder) importImage(ctx context.Context, key string, heavy *stemcell.H
 	if osType == "" {
 		osType = "linux"
 	}
-	platform := "Others Linux"
-	if strings.EqualFold(cp.OSDistro, "ubuntu") {
-		platform = "Ubuntu"
-	}
 	disk := max((cp.Disk+1023)/1024, MinImageDiskGiB)
 	base := b.req.BaseRegion
 	id, err := b.s.ImportImage(ctx, base, alicloud.ImportRequest{
@@ -491,7 +542,8 @@ func (b *builder) importImage(ctx context.Context, key string, heavy *stemcell.H
 		Format:       "RAW",
 		Architecture: arch,
 		OSType:       osType,
-		Platform:     platform,
+		Platform:     Platform(cp),
+		NvmeSupport:  b.nvme,
 		Tags:         b.tagsFrom(""),
 	})
 	if err != nil {
@@ -561,8 +613,10 @@ func (b *builder) fanOut(ctx context.Context, regions []string, adopted map[stri
 			b.log.Printf("%s: waiting for %s, left in progress by an earlier run", r, id)
 			go func() {
 				err := panics.Catch(func() error {
-					_, err := b.wait(ctx, r, id, "copying to")
-					return err
+					if _, err := b.wait(ctx, r, id, "copying to"); err != nil {
+						return err
+					}
+					return b.features(ctx, r, id)
 				})
 				results <- copyDone{region: r, id: id, adopted: true, err: err}
 			}()
@@ -651,9 +705,39 @@ func (b *builder) copyImage(ctx context.Context, from, id, to string) copyDone {
 	d.took = time.Since(start)
 	if !hasTags(img, tags) {
 		// CopyImage puts its tags on the copy; tag again only when they did not arrive.
-		d.err = b.s.TagImage(ctx, to, copyID, tags)
+		if d.err = b.s.TagImage(ctx, to, copyID, tags); d.err != nil {
+			return d
+		}
 	}
+	d.err = b.features(ctx, to, copyID)
 	return d
+}
+
+// features gives an image the features the stemcell asks for: CopyImage does not carry
+// Features.NvmeSupport from its source, so the CPI (and Build) set it on every copy.
+func (b *builder) features(ctx context.Context, region, id string) error {
+	if b.nvme == "" {
+		return nil
+	}
+	return b.s.SetNvmeSupport(ctx, region, id, b.nvme)
+}
+
+// Platform is the ECS image platform of a stemcell, chosen as the CPI's create_stemcell does:
+// "Others Linux" for a name containing "-bionic-" (the CPI does so to keep ECS from turning on
+// IPv6 settings), else by os_distro (ubuntu, centos, opensuse), else "Others Linux".
+func Platform(cp stemcell.CloudProperties) string {
+	if strings.Contains(cp.Name, "-bionic-") {
+		return "Others Linux"
+	}
+	switch strings.ToLower(cp.OSDistro) {
+	case "ubuntu":
+		return "Ubuntu"
+	case "centos":
+		return "CentOS"
+	case "opensuse":
+		return "OpenSUSE"
+	}
+	return "Others Linux"
 }
 
 // hasTags says whether an image (as DescribeImages showed it) carries every one of tags.

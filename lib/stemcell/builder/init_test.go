@@ -10,6 +10,7 @@ import (
 func TestBuilder(t *testing.T) {
 	suite := spec.New("builder", spec.Report(report.Terminal{}))
 	suite("Build", testBuild)
+	suite("Images", testImages)
 	suite("CopyTimes", testCopyTimes)
 	suite.Run(t)
 }

@@ -1,5 +1,6 @@
 // Package records is the OSS layout of light stemcells: each channel's records (what building or
-// promoting a version writes last) and the light tarballs, for one stemcell line.
+// promoting a version writes last), the light tarballs and the build locks, for one stemcell
+// line; and the check that the images a record names still exist.
 //
 // Every name it writes is persisted: keys and JSON fields never change, so what earlier releases
 // of the pack wrote stays readable. It knows no Concourse types.
@@ -32,21 +33,24 @@ var Channels = []string{ChannelPublished, ChannelCandidate}
 // Record is what building or publishing a light stemcell writes last: while it is absent, the
 // version does not exist on its channel.
 type Record struct {
-	Stemcell   string            `json:"stemcell"`
-	Version    string            `json:"version"`
-	Channel    string            `json:"channel"`
-	FileName   string            `json:"file_name"` // light-<heavy name>
-	Tarball    string            `json:"tarball"`   // its object, relative to the source prefix
-	SHA1       string            `json:"sha1"`      // of the light tarball
-	SHA256     string            `json:"sha256"`
-	Size       int64             `json:"size"`
-	HeavySHA1  string            `json:"heavy_sha1"` // stemcell.MF sha1: the image's
-	ImageIDs   map[string]string `json:"image_ids"`
-	Public     bool              `json:"public"`
-	SharedWith []string          `json:"shared_with,omitempty"`
-	Manifest   string            `json:"stemcell_mf"`
-	CreatedAt  time.Time         `json:"created_at"`
-	CreatedBy  string            `json:"created_by"`
+	Stemcell  string            `json:"stemcell"`
+	Version   string            `json:"version"`
+	Channel   string            `json:"channel"`
+	FileName  string            `json:"file_name"` // light-<heavy name>
+	Tarball   string            `json:"tarball"`   // its object, relative to the source prefix
+	SHA1      string            `json:"sha1"`      // of the light tarball
+	SHA256    string            `json:"sha256"`
+	Size      int64             `json:"size"`
+	HeavySHA1 string            `json:"heavy_sha1"` // stemcell.MF sha1: the image's
+	ImageIDs  map[string]string `json:"image_ids"`
+	// NvmeSupport is "supported" when every image has Features.NvmeSupport (the heavy
+	// stemcell's cloud_properties.nvme_support asked for it).
+	NvmeSupport string    `json:"nvme_support,omitempty"`
+	Public      bool      `json:"public"`
+	SharedWith  []string  `json:"shared_with,omitempty"`
+	Manifest    string    `json:"stemcell_mf"`
+	CreatedAt   time.Time `json:"created_at"`
+	CreatedBy   string    `json:"created_by"`
 }
 
 // Regions lists the regions the record has images in, sorted.
@@ -73,8 +77,13 @@ func (r Record) Missing(regions []string) []string {
 // Line is the records of one stemcell line (by its stemcell.MF name) in a bucket. Layout, under
 // the source's prefix:
 //
-//	<stemcell>/<channel>/<version>.json       the channel's record (written last)
-//	<stemcell>/tarballs/<version>/<file>      the light tarball
+//	<stemcell>/<channel>/<version>.json             the channel's record (written last)
+//	<stemcell>/tarballs/<version>/<channel>/<file>  the light tarball a build on that channel wrote
+//	<stemcell>/locks/<version>/<generation>.json    the build lock of a version (lock.go)
+//
+// Builds on the two channels never share a tarball object (a promote's published record names
+// the candidate's). Records written before the channel was in the tarball's name name
+// <stemcell>/tarballs/<version>/<file>; readers follow the record's tarball field.
 type Line struct {
 	Store    *alicloud.Store
 	Stemcell string
@@ -85,11 +94,14 @@ func (l Line) prefix(channel string) string { return l.Stemcell + "/" + channel 
 // RecordName is the object of a version's record on a channel.
 func (l Line) RecordName(channel, v string) string { return l.prefix(channel) + v + ".json" }
 
-// TarballName is the object of a version's light tarball called file.
-func (l Line) TarballName(v, file string) string { return path.Join(l.Stemcell, "tarballs", v, file) }
+// TarballName is the object of the light tarball called file that a build of a version on a
+// channel writes.
+func (l Line) TarballName(channel, v, file string) string {
+	return path.Join(l.Stemcell, "tarballs", v, channel, file)
+}
 
-// TarballsPrefix is the prefix of every tarball object of a version.
-func (l Line) TarballsPrefix(v string) string { return l.TarballName(v, "") + "/" }
+// TarballsPrefix is the prefix of every tarball object of a version, on either channel.
+func (l Line) TarballsPrefix(v string) string { return path.Join(l.Stemcell, "tarballs", v) + "/" }
 
 // ErrNotFound says a version has no record on a channel.
 var ErrNotFound = errors.New("not found")
@@ -142,4 +154,23 @@ func (l Line) Versions(ctx context.Context, channel string) ([]version.Version, 
 	}
 	version.Sort(versions)
 	return versions, nil
+}
+
+// CheckSpelling refuses a version BOSH orders equal to one with a record on either channel but
+// spelled otherwise ("1.484.0" when "1.484" exists), naming the recorded spelling: directors
+// match stemcell versions as text (see version.CheckSpelling).
+func (l Line) CheckSpelling(ctx context.Context, v string) error {
+	parsed, err := version.Parse(v)
+	if err != nil {
+		return err
+	}
+	var recorded []version.Version
+	for _, channel := range Channels {
+		vs, err := l.Versions(ctx, channel)
+		if err != nil {
+			return err
+		}
+		recorded = append(recorded, vs...)
+	}
+	return version.CheckSpelling("stemcell "+l.Stemcell, recorded, parsed)
 }

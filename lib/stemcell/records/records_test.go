@@ -18,6 +18,7 @@ import (
 func TestRecords(t *testing.T) {
 	suite := spec.New("records", spec.Report(report.Terminal{}))
 	suite("Line", testLine)
+	suite("Lock", testLock)
 	suite.Run(t)
 }
 
@@ -40,7 +41,7 @@ func testLine(t *testing.T, _ spec.G, it spec.S) {
 
 	it("keeps the persisted layout", func() {
 		Expect(line.RecordName("candidate", "1.484")).To(Equal("bosh-alicloud-kvm-ubuntu-noble/candidate/1.484.json"))
-		Expect(line.TarballName("1.484", "light-x.tgz")).To(Equal("bosh-alicloud-kvm-ubuntu-noble/tarballs/1.484/light-x.tgz"))
+		Expect(line.TarballName("candidate", "1.484", "light-x.tgz")).To(Equal("bosh-alicloud-kvm-ubuntu-noble/tarballs/1.484/candidate/light-x.tgz"))
 		Expect(line.TarballsPrefix("1.484")).To(Equal("bosh-alicloud-kvm-ubuntu-noble/tarballs/1.484/"))
 	})
 

@@ -127,11 +127,11 @@ func PruneUnpublished(ctx context.Context, s *alicloud.Session, store *alicloud.
 	return pruned, nil
 }
 
-// DeleteVersion deletes a version of the stemcell line entirely: first its records on both
-// channels (so check stops emitting it), then every image of it in regions (found by its tags,
-// and the ones its records name in any region) with their snapshots, then its tarball objects.
-// Empty regions means every region ECS offers the account. Running it again, or on a version
-// that is partly gone, is fine.
+// DeleteVersion deletes a version of the stemcell line entirely: every image of it in regions
+// (found by its tags, and the ones its records name in any region) with their snapshots, then
+// its tarball objects, and its records on both channels last: a run that fails midway leaves
+// the records, so a rerun still knows the images outside regions. Empty regions means every
+// region ECS offers the account. Running it again, or on a version that is partly gone, is fine.
 func DeleteVersion(ctx context.Context, s *alicloud.Session, store *alicloud.Store, stemcell, version string, regions []string, log alicloud.Log) error {
 	if log == nil {
 		log = alicloud.Discard
@@ -179,12 +179,6 @@ func DeleteVersion(ctx context.Context, s *alicloud.Session, store *alicloud.Sto
 		}
 	}
 
-	for _, channel := range channels {
-		if err := deleteObject(ctx, store, line.RecordName(channel, version), log); err != nil {
-			return fail(err)
-		}
-	}
-
 	var errs []error
 	query := alicloud.ImageQuery{Tags: map[string]string{builder.TagStemcell: stemcell, builder.TagStemcellVersion: version}}
 	for _, region := range regions {
@@ -207,8 +201,8 @@ func DeleteVersion(ctx context.Context, s *alicloud.Session, store *alicloud.Sto
 		}
 	}
 	if len(errs) > 0 {
-		// Keep the tarball while images remain: a rerun finds them by tags anyway, and the
-		// version's objects go together with its last image.
+		// Keep the records and the tarball while images remain: the records name the images
+		// outside regions, which a rerun must still find.
 		return fail(errors.Join(errs...))
 	}
 
@@ -221,6 +215,11 @@ func DeleteVersion(ctx context.Context, s *alicloud.Session, store *alicloud.Sto
 	}
 	for _, name := range pruneKeys(tarballs) {
 		if err := deleteObject(ctx, store, name, log); err != nil {
+			return fail(err)
+		}
+	}
+	for _, channel := range channels {
+		if err := deleteObject(ctx, store, line.RecordName(channel, version), log); err != nil {
 			return fail(err)
 		}
 	}

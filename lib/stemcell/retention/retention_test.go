@@ -3,6 +3,7 @@ package retention_test
 import (
 	"context"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -171,7 +172,7 @@ func testPrune(t *testing.T, when spec.G, it spec.S) {
 	})
 
 	when("DeleteVersion", func() {
-		it("deletes the records first, then the images with their snapshots, then the tarball, and can run again", func() {
+		it("deletes the images with their snapshots, then the tarball, then the records last, and can run again", func() {
 			before := len(c.Sim.Journal())
 			Expect(retention.DeleteVersion(ctx, s, store, pruneLine, "1.484", regions, log)).To(Succeed(), log.String())
 			journal := c.Sim.Journal()[before:]
@@ -184,7 +185,7 @@ func testPrune(t *testing.T, when spec.G, it spec.S) {
 				"pack/"+pruneLine+"/tarballs/1.485/light-bosh-stemcell-1.485.tgz",
 			))
 
-			// Order: both records, then images, then the tarball.
+			// Order: images, then the tarball, then both records.
 			var order []string
 			for _, e := range journal {
 				switch {
@@ -196,13 +197,29 @@ func testPrune(t *testing.T, when spec.G, it spec.S) {
 					order = append(order, "tarball")
 				}
 			}
-			Expect(order).To(Equal([]string{"record", "record", "image", "image", "image", "tarball"}))
+			Expect(order).To(Equal([]string{"image", "image", "image", "tarball", "record", "record"}))
 
 			after := len(c.Sim.Journal())
 			Expect(retention.DeleteVersion(ctx, s, store, pruneLine, "1.484", regions, log)).To(Succeed(), log.String())
 			for _, e := range c.Sim.Journal()[after:] {
 				Expect(e.Action).NotTo(BeElementOf("DeleteImage", "DeleteSnapshot", "DeleteObject"))
 			}
+		})
+
+		it("keeps the records when an image outside --regions could not be deleted, so a rerun deletes it", func() {
+			sorted := append([]string(nil), regions...)
+			sort.Strings(sorted)
+			outside := sorted[0] // deleted first: the images go in region order
+			Expect(outside).NotTo(Equal(testtools.Region))
+			c.Sim.AddFault(sim.Fault{Service: "ecs", Action: "DeleteImage", Count: 6, Kind: sim.FaultInternalError})
+			err := retention.DeleteVersion(ctx, s, store, pruneLine, "1.484", []string{testtools.Region}, log)
+			Expect(err).To(MatchError(ContainSubstring(ids["1.484"][outside])))
+			Expect(imagesOf("1.484")).To(Equal(map[string]string{outside: ids["1.484"][outside]}))
+			Expect(c.Keys(t, "pack/"+pruneLine+"/published/")).To(ConsistOf("pack/" + pruneLine + "/published/1.484.json"))
+
+			Expect(retention.DeleteVersion(ctx, s, store, pruneLine, "1.484", []string{testtools.Region}, log)).To(Succeed(), log.String())
+			Expect(imagesOf("1.484")).To(BeEmpty(), "the records still named the image outside --regions")
+			Expect(c.Keys(t, "pack/"+pruneLine+"/")).NotTo(ContainElement(ContainSubstring("1.484")))
 		})
 
 		it("finds images by tag when no record is left, in every region by default", func() {
