@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -93,6 +94,21 @@ func (c *Cloud) PutObject(t testing.TB, key string, data []byte) {
 	if _, err := c.oss.PutObject(context.Background(), &oss.PutObjectRequest{Bucket: oss.Ptr(c.Bucket), Key: oss.Ptr(key), Body: bytes.NewReader(data)}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// GetObject reads an object behind the resource's back.
+func (c *Cloud) GetObject(t testing.TB, key string) []byte {
+	t.Helper()
+	result, err := c.oss.GetObject(context.Background(), &oss.GetObjectRequest{Bucket: oss.Ptr(c.Bucket), Key: oss.Ptr(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = result.Body.Close() }() // read-only: its close has nothing to report
+	data, err := io.ReadAll(result.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 // StartUpload initiates a multipart upload of key and sends it one part, behind the resource's

@@ -327,6 +327,24 @@ func testRefusals(t *testing.T, when spec.G, it spec.S, binary string, f *fixtur
 		nothingPublished()
 	})
 
+	it("fails in on a record whose version is not its key's, naming both, and writes nothing", func() {
+		Expect(put(t, binary, source, f.tarballs["61.0.0"]).code).To(Equal(0))
+		var record map[string]any
+		Expect(json.Unmarshal(cloud.GetObject(t, "cpi/records/61.0.0.json"), &record)).To(Succeed())
+		record["version"] = "99.0.0"        // a hand-edited or copied record
+		tampered, _ := json.Marshal(record) // decoded JSON always encodes
+		cloud.PutObject(t, "cpi/records/61.0.0.json", tampered)
+
+		dest := t.TempDir()
+		got := run(t, binary, "in", map[string]any{"source": source, "version": map[string]string{"version": "61.0.0"}}, dest)
+		Expect(got.code).To(Equal(1))
+		Expect(got.stderr).To(ContainSubstring("61.0.0"))
+		Expect(got.stderr).To(ContainSubstring("99.0.0"))
+		Expect(got.stdout).NotTo(ContainSubstring("99.0.0"), "the version emitted is never the record's other one")
+		entries, _ := os.ReadDir(dest) // a missing dir fails the assertion below
+		Expect(entries).To(BeEmpty())
+	})
+
 	it("fails in for a version that is not published", func() {
 		s := run(t, binary, "in", map[string]any{"source": source, "version": map[string]string{"version": "1.0.0"}}, t.TempDir())
 		Expect(s.code).To(Equal(1))
