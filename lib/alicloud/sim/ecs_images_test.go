@@ -74,15 +74,15 @@ func testECSImages(t *testing.T, context spec.G, it spec.S) {
 
 			img := imageByID(c, homeRegion, resp.ImageId)
 			Expect(img).NotTo(BeNil())
-			// The test clock is real time plus what the test advances: allow the few
-			// milliseconds a slow (race-detector) run spends between calls.
+			// The test clock is real time plus what the test advances: allow the few hundred
+			// milliseconds a slow (race-detector, shared machine) run spends between calls.
 			Expect(img.Status).To(Equal("Creating"))
-			Expect(img.Progress).To(MatchRegexp(`^[0-4]%$`))
+			Expect(img.Progress).To(MatchRegexp(`^1?[0-9]%$`))
 
 			e.clock.Advance(time.Second)
 			img = imageByID(c, homeRegion, resp.ImageId)
 			Expect(img.Status).To(Equal("Creating"))
-			Expect(img.Progress).To(MatchRegexp(`^5[0-4]%$`))
+			Expect(img.Progress).To(MatchRegexp(`^[56][0-9]%$`))
 			Expect(img.DiskDeviceMappings.DiskDeviceMapping[0].RemainTime).To(BeNumerically("<=", 1))
 
 			e.clock.Advance(time.Second)
