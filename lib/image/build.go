@@ -343,17 +343,18 @@ func hashFiles(r io.Reader, want map[string]string) (map[string]string, error) {
 	}
 }
 
-// sameFiles fails naming every file whose bytes in the image differ from the repository's.
+// sameFiles fails naming every file whose bytes in the image differ from those taken (from the
+// repository or the build machine).
 func sameFiles(where string, want, got map[string]string) error {
 	var bad []string
 	for p, sum := range want {
 		if got[p] != sum {
-			bad = append(bad, fmt.Sprintf("/%s: %s in the repository, %q in the image", p, sum, got[p]))
+			bad = append(bad, fmt.Sprintf("/%s: %s taken, %q in the image", p, sum, got[p]))
 		}
 	}
 	sort.Strings(bad)
 	if len(bad) > 0 {
-		return fmt.Errorf("%s: files differ from the repository's: %s", where, strings.Join(bad, "; "))
+		return fmt.Errorf("%s: files differ from the repository's or the build machine's: %s", where, strings.Join(bad, "; "))
 	}
 	return nil
 }
