@@ -1,10 +1,15 @@
 package images_test
 
 import (
+	"archive/tar"
+	"archive/zip"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -169,6 +174,102 @@ func testTaskImage(t *testing.T, _ spec.G, it spec.S) {
 		Expect(d).To(ContainSubstring("COPY --from=build --chmod=0755 /src/bin/bosh /usr/local/bin/bosh\n"))
 	})
 
+	it("renders RUN lines that sh parses, in every Dockerfile", func() {
+		for _, f := range specFiles(t) {
+			spec, err := image.ReadSpec(f)
+			Expect(err).NotTo(HaveOccurred())
+			joined := strings.ReplaceAll(spec.Dockerfile(), "\\\n", "")
+			for _, line := range strings.Split(joined, "\n") {
+				script, ok := strings.CutPrefix(line, "RUN ")
+				if !ok {
+					continue
+				}
+				out, err := exec.Command("sh", "-n", "-c", script).CombinedOutput()
+				Expect(err).NotTo(HaveOccurred(), "%s: %s\n%s", f, script, out)
+			}
+		}
+	})
+
+	it("fetches, checks and lays out every input when its stage runs, a stand-in curl serving the releases", func() {
+		dir := t.TempDir()
+		releases := filepath.Join(dir, "releases")
+		Expect(os.MkdirAll(releases, 0o755)).To(Succeed())
+		sums := map[string]string{
+			"GO":                writeTarGz(t, filepath.Join(releases, "go1.26.8.linux-amd64.tar.gz"), map[string]string{"go/VERSION": "go1.26.8\n", "go/bin/go": "fake go\n"}),
+			"TERRAFORM":         writeZip(t, filepath.Join(releases, "terraform_1.11.4_linux_amd64.zip"), map[string]string{"terraform": "fake terraform\n", "LICENSE.txt": "MPL\n"}),
+			"ALICLOUD_PROVIDER": writeFile(t, filepath.Join(releases, providerZip), "PK fake provider"),
+		}
+		bin := filepath.Join(dir, "bin")
+		Expect(os.MkdirAll(bin, 0o755)).To(Succeed())
+		// curl -fsSL -o FILE URL: the release of that name, or a 404.
+		Expect(os.WriteFile(filepath.Join(bin, "curl"), []byte("#!/bin/sh\nset -eu\nout=$3; url=$4\necho \"$url\" >> "+dir+"/urls\ncp \""+releases+"/$(basename \"$url\")\" \"$out\"\n"), 0o755)).To(Succeed())
+		stage := fetchStage(t, s.Dockerfile(), dir)
+		env := append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "GO_VERSION=1.26.8", "TERRAFORM_VERSION=1.11.4", "ALICLOUD_PROVIDER_VERSION=1.240.0")
+		for k, v := range sums {
+			env = append(env, k+"_SHA256="+v)
+		}
+		run := func(env []string) (string, error) {
+			Expect(os.RemoveAll(filepath.Join(dir, "fetch"))).To(Succeed())
+			var out bytes.Buffer
+			for _, script := range stage {
+				cmd := exec.Command("sh", "-c", script)
+				cmd.Env, cmd.Stdout, cmd.Stderr = env, &out, &out
+				if err := cmd.Run(); err != nil {
+					return out.String(), err
+				}
+			}
+			return out.String(), nil
+		}
+
+		out, err := run(env)
+		Expect(err).NotTo(HaveOccurred(), out)
+		fetched := filepath.Join(dir, "fetch")
+		Expect(os.ReadFile(filepath.Join(fetched, "usr/local/go/VERSION"))).To(Equal([]byte("go1.26.8\n")))
+		Expect(os.ReadFile(filepath.Join(fetched, "usr/local/go/bin/go"))).To(Equal([]byte("fake go\n")))
+		Expect(os.ReadFile(filepath.Join(fetched, "usr/local/bin/terraform"))).To(Equal([]byte("fake terraform\n")))
+		info, err := os.Stat(filepath.Join(fetched, "usr/local/bin/terraform"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(info.Mode().Perm()).To(Equal(os.FileMode(0o755)))
+		Expect(filepath.Join(fetched, "usr/local/bin/LICENSE.txt")).NotTo(BeAnExistingFile())
+		Expect(os.ReadFile(filepath.Join(fetched, "usr/local/share/terraform/plugins/registry.terraform.io/aliyun/alicloud", providerZip))).To(Equal([]byte("PK fake provider")))
+		urls, err := os.ReadFile(filepath.Join(dir, "urls"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(urls)).To(Equal("https://go.dev/dl/go1.26.8.linux-amd64.tar.gz\n" +
+			"https://releases.hashicorp.com/terraform/1.11.4/terraform_1.11.4_linux_amd64.zip\n" +
+			"https://github.com/aliyun/terraform-provider-alicloud/releases/download/v1.240.0/" + providerZip + "\n"))
+		record, err := os.ReadFile(filepath.Join(fetched, strings.TrimPrefix(image.InputsRecord, "/")))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(record)).To(Equal("go 1.26.8 from https://go.dev/dl/go1.26.8.linux-amd64.tar.gz sha256:" + sums["GO"] + "\n" +
+			"terraform 1.11.4 from https://releases.hashicorp.com/terraform/1.11.4/terraform_1.11.4_linux_amd64.zip sha256:" + sums["TERRAFORM"] + "\n" +
+			"alicloud-provider 1.240.0 from https://github.com/aliyun/terraform-provider-alicloud/releases/download/v1.240.0/" + providerZip + " sha256:" + sums["ALICLOUD_PROVIDER"] + "\n"))
+
+		// Without the provider's arguments it is left out, saying so.
+		var noProvider []string
+		for _, e := range env {
+			if !strings.HasPrefix(e, "ALICLOUD_PROVIDER_") {
+				noProvider = append(noProvider, e)
+			}
+		}
+		out, err = run(noProvider)
+		Expect(err).NotTo(HaveOccurred(), out)
+		Expect(out).To(ContainSubstring("alicloud-provider: no ALICLOUD_PROVIDER_VERSION given, left out"))
+		Expect(filepath.Join(fetched, "usr/local/share/terraform")).NotTo(BeAnExistingFile())
+		record, err = os.ReadFile(filepath.Join(fetched, strings.TrimPrefix(image.InputsRecord, "/")))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(record)).To(HaveSuffix("alicloud-provider absent (optional, left out)\n"))
+
+		// A wrong SHA-256, an old Go, a missing argument: the stage fails.
+		out, err = run(append(append([]string(nil), env...), "TERRAFORM_SHA256="+strings.Repeat("0", 64)))
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("FAILED"))
+		out, err = run(append(append([]string(nil), env...), "GO_VERSION=1.26.0"))
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("go 1.26.0: 1.26.1 or newer needed"))
+		out, err = run(append(append([]string(nil), env...), "GO_SHA256="))
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("build arguments GO_VERSION and GO_SHA256 are required"))
+	})
+
 	it("refuses inputs described wrong, naming each", func() {
 		bad := s
 		bad.Inputs = []image.Input{{Name: "Go", From: "usr/local/go", To: "usr/local/go", MinVersion: "one", Version: image.Probe{File: "VERSION", Run: []string{"version"}, Match: "go"}, Fetch: image.Fetch{URL: "http://x/go.tgz", Unpack: "rar"}}}
@@ -178,4 +279,90 @@ func testTaskImage(t *testing.T, _ spec.G, it spec.S) {
 			Expect(err.Error()).To(ContainSubstring(want))
 		}
 	})
+}
+
+// fetchStage returns the RUN scripts of a Dockerfile's fetch stage with /fetch and /tmp/download
+// moved under dir, and its first RUN (the stage's own apt-get) replaced by what it makes.
+func fetchStage(t *testing.T, dockerfile, dir string) []string {
+	t.Helper()
+	_, stage, ok := strings.Cut(dockerfile, " AS fetch\n")
+	if !ok {
+		t.Fatal("no fetch stage")
+	}
+	stage, _, _ = strings.Cut(stage, "\nFROM ")
+	var scripts []string
+	for _, line := range strings.Split(strings.ReplaceAll(stage, "\\\n", ""), "\n") {
+		script, ok := strings.CutPrefix(line, "RUN ")
+		if !ok {
+			continue
+		}
+		if strings.Contains(script, "apt-get install") {
+			if !strings.Contains(script, "curl unzip") {
+				t.Fatalf("the fetch stage installs no curl and unzip: %s", script)
+			}
+			script = "mkdir -p /fetch/usr/share/concourse-pack && : > /fetch/usr/share/concourse-pack/inputs.txt"
+		}
+		script = strings.ReplaceAll(script, "/tmp/download", dir+"/download")
+		script = strings.ReplaceAll(script, "/fetch", dir+"/fetch")
+		scripts = append(scripts, script)
+	}
+	return scripts
+}
+
+func writeFile(t *testing.T, file, body string) string {
+	t.Helper()
+	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return sha256File(t, file)
+}
+
+func writeTarGz(t *testing.T, file string, files map[string]string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for _, name := range sortedKeys(files) {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o755, Size: int64(len(files[name]))}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(files[name])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, file, buf.String())
+}
+
+func writeZip(t *testing.T, file string, files map[string]string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, name := range sortedKeys(files) {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte(files[name])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, file, buf.String())
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
