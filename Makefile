@@ -66,9 +66,13 @@ dockerfiles:
 	$(GO) run ./cmd/cpi-ci images dockerfiles images/*/image.yaml
 
 ## images: the hermetic images (OCI archives and base-type dirs) into out/images, on a Debian
-## minbase made with debootstrap (cached under $$HOME/.cache/concourse-pack); needs root
+## minbase made with debootstrap (cached under $$HOME/.cache/concourse-pack); needs root. The task
+## image takes Go (/usr/local/go) and terraform from this machine, and the alicloud provider's zip
+## when given: make images ALICLOUD_PROVIDER_ZIP=.../terraform-provider-alicloud_<v>_linux_amd64.zip
+ALICLOUD_PROVIDER_ZIP ?=
 images: build tools
-	$(BIN)/cpi-ci images build --out $(CURDIR)/out/images images/*/image.yaml
+	$(BIN)/cpi-ci images build --out $(CURDIR)/out/images \
+		$(if $(ALICLOUD_PROVIDER_ZIP),--input alicloud-provider=$(ALICLOUD_PROVIDER_ZIP)) images/*/image.yaml
 
 ## concourse: concourse 7.14.2, its init and fly, built from tools/concourse and tools/fly into
 ## $$HOME/.cache/concourse-pack (keyed by their go.mod, go.sum and the Go version)

@@ -1,6 +1,6 @@
 // Package images_test holds the tests of the image descriptions in this folder: each checked-in
 // Dockerfile is what its image.yaml renders, and the hermetic build packs exactly `make build`'s
-// binaries (bin/, which `make test` builds first).
+// binaries (bin/, which `make test` builds first) and the inputs it takes from the build machine.
 package images_test
 
 import (
@@ -32,6 +32,7 @@ func TestImages(t *testing.T) {
 	suite := spec.New("images", spec.Report(report.Terminal{}))
 	suite("Dockerfiles", testDockerfiles)
 	suite("hermetic build", testHermeticBuild)
+	suite("task image", testTaskImage)
 	for _, e := range e2eSuites {
 		suite(e.name, e.fn)
 	}
@@ -40,8 +41,8 @@ func TestImages(t *testing.T) {
 
 func specFiles(t *testing.T) []string {
 	files, err := filepath.Glob("*/image.yaml")
-	if err != nil || len(files) < 3 {
-		t.Fatalf("expected the image descriptions of bosh-release-resource, light-stemcell-resource and debian, found %v (%v)", files, err)
+	if err != nil || len(files) < 4 {
+		t.Fatalf("expected the image descriptions of bosh-release-resource, light-stemcell-resource, debian and task, found %v (%v)", files, err)
 	}
 	return files
 }
@@ -93,30 +94,14 @@ func testHermeticBuild(t *testing.T, context spec.G, it spec.S) {
 	// A stand-in for the debootstrap rootfs (which takes minutes and Debian's archive): the
 	// identity of the pack's files does not depend on the layer under them.
 	var rootfs image.Rootfs
-	it.Before(func() {
-		dir := t.TempDir()
-		rootfs = image.Rootfs{Layer: filepath.Join(dir, "layer.tar.gz"), Packages: filepath.Join(dir, "packages.txt")}
-		Expect(os.WriteFile(rootfs.Packages, []byte("base-files 12.4+deb12u11\nca-certificates 20230311\n"), 0o644)).To(Succeed())
-		f, err := os.Create(rootfs.Layer)
-		Expect(err).NotTo(HaveOccurred())
-		gz := gzip.NewWriter(f)
-		tw := tar.NewWriter(gz)
-		Expect(tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: "etc/", Mode: 0o755})).To(Succeed())
-		body := "ID=debian\n"
-		Expect(tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "etc/os-release", Mode: 0o644, Size: int64(len(body))})).To(Succeed())
-		_, err = tw.Write([]byte(body))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(tw.Close()).To(Succeed())
-		Expect(gz.Close()).To(Succeed())
-		Expect(f.Close()).To(Succeed())
-	})
+	it.Before(func() { rootfs = fakeRootfs(t) })
 
 	it("packs make build's binaries byte for byte, in the OCI tarball and in the base type", func() {
 		for _, name := range []string{"bosh-release-resource", "light-stemcell-resource"} {
 			s, err := image.ReadSpec(name + "/image.yaml")
 			Expect(err).NotTo(HaveOccurred())
 			out := t.TempDir()
-			res, err := image.Build(s, rootfs, "..", out, stored)
+			res, err := image.Build(s, rootfs, image.Inputs{}, "..", out, stored)
 			Expect(err).NotTo(HaveOccurred(), "bin/ is made by make build tools, which make test runs first")
 
 			want := map[string]string{}
@@ -173,9 +158,9 @@ func testHermeticBuild(t *testing.T, context spec.G, it spec.S) {
 	it("is reproducible: the same inputs give the same image digest", func() {
 		s, err := image.ReadSpec("light-stemcell-resource/image.yaml")
 		Expect(err).NotTo(HaveOccurred())
-		a, err := image.Build(s, rootfs, "..", t.TempDir(), stored)
+		a, err := image.Build(s, rootfs, image.Inputs{}, "..", t.TempDir(), stored)
 		Expect(err).NotTo(HaveOccurred())
-		b, err := image.Build(s, rootfs, "..", t.TempDir(), stored)
+		b, err := image.Build(s, rootfs, image.Inputs{}, "..", t.TempDir(), stored)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(a.Digest).To(HavePrefix("sha256:"))
 		Expect(b.Digest).To(Equal(a.Digest))
@@ -184,9 +169,32 @@ func testHermeticBuild(t *testing.T, context spec.G, it spec.S) {
 	it("fails naming the file when a binary is missing", func() {
 		s, err := image.ReadSpec("light-stemcell-resource/image.yaml")
 		Expect(err).NotTo(HaveOccurred())
-		_, err = image.Build(s, rootfs, t.TempDir(), t.TempDir(), stored)
+		_, err = image.Build(s, rootfs, image.Inputs{}, t.TempDir(), t.TempDir(), stored)
 		Expect(err).To(MatchError(ContainSubstring("/opt/resource/light-stemcell-resource (from bin/light-stemcell-resource: run make build tools first)")))
 	})
+}
+
+// fakeRootfs stands in for the debootstrap rootfs (which takes minutes and Debian's archive): the
+// identity of the pack's files does not depend on the layer under them.
+func fakeRootfs(t *testing.T) image.Rootfs {
+	t.Helper()
+	var Expect = NewWithT(t).Expect
+	dir := t.TempDir()
+	rootfs := image.Rootfs{Layer: filepath.Join(dir, "layer.tar.gz"), Packages: filepath.Join(dir, "packages.txt")}
+	Expect(os.WriteFile(rootfs.Packages, []byte("base-files 12.4+deb12u11\nca-certificates 20230311\n"), 0o644)).To(Succeed())
+	f, err := os.Create(rootfs.Layer)
+	Expect(err).NotTo(HaveOccurred())
+	gz := gzip.NewWriter(f)
+	tw := tar.NewWriter(gz)
+	Expect(tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: "etc/", Mode: 0o755})).To(Succeed())
+	body := "ID=debian\n"
+	Expect(tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "etc/os-release", Mode: 0o644, Size: int64(len(body))})).To(Succeed())
+	_, err = tw.Write([]byte(body))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(tw.Close()).To(Succeed())
+	Expect(gz.Close()).To(Succeed())
+	Expect(f.Close()).To(Succeed())
+	return rootfs
 }
 
 // stored keeps the build's bytes but skips compressing them: make test runs with -race, under

@@ -23,7 +23,8 @@ func init() {
 }
 
 // testMadeImages reads what make images wrote (compressed, on the debootstrap rootfs) and compares
-// every file taken from the repository with bin/ as make build left it.
+// every file taken from the repository with bin/ as make build left it, and every file input with
+// the build machine's.
 func testMadeImages(t *testing.T, context spec.G, it spec.S) {
 	var Expect = NewWithT(t).Expect
 
@@ -48,6 +49,15 @@ func testMadeImages(t *testing.T, context spec.G, it spec.S) {
 			Expect(files).To(HaveKey("usr/lib/os-release"))
 			Expect(files).To(HaveKey(strings.TrimPrefix(image.PackagesRecord, "/")))
 			Expect(files).To(HaveKey("etc/ssl/certs/ca-certificates.crt"))
+			if len(s.Inputs) > 0 {
+				Expect(files).To(HaveKey(strings.TrimPrefix(image.InputsRecord, "/")), "%s records its inputs", archive)
+			}
+			for _, in := range s.Inputs {
+				// A file input from its default path is the build machine's, byte for byte.
+				if info, err := os.Stat(in.From); err == nil && !info.IsDir() && !strings.HasSuffix(in.To, "/") {
+					Expect(files).To(HaveKeyWithValue(strings.TrimPrefix(in.To, "/"), sha256File(t, in.From)), "%s in %s", in.To, archive)
+				}
+			}
 			if s.ResourceType == "" {
 				continue
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -58,5 +59,32 @@ func testConcourseCLI(t *testing.T, context spec.G, it spec.S) {
 		_, stderr, code = cli("", "images", "dockerfiles", "--check", filepath.Join(dir, "image.yaml"))
 		Expect(code).To(Equal(1))
 		Expect(stderr).To(ContainSubstring("stale (run make dockerfiles): " + filepath.Join(dir, "Dockerfile")))
+	})
+
+	it("refuses an --input that no image given has, one given twice, or one without a path, before building anything", func() {
+		out := filepath.Join(t.TempDir(), "out")
+		for args, want := range map[string]string{
+			"gcc=/usr/bin/gcc":                   "--input gcc: no image given has an input of that name",
+			"go=/usr/local/go,go=/tmp/go":        "--input go: given twice",
+			"alicloud-provider":                  `--input "alicloud-provider": expected NAME=PATH`,
+			"terraform=/usr/local/bin/terraform": "",
+		} {
+			cmd := []string{"images", "build", "--out", out, "--cache", filepath.Join(t.TempDir(), "cache")}
+			for _, a := range strings.Split(args, ",") {
+				cmd = append(cmd, "--input", a)
+			}
+			if want == "" {
+				// Known, but not an input of the image given.
+				cmd = append(cmd, "../../images/debian/image.yaml")
+				want = "--input terraform: no image given has an input of that name"
+			} else {
+				cmd = append(cmd, "../../images/task/image.yaml")
+			}
+			_, stderr, code := cli("", cmd...)
+			Expect(code).To(Equal(1), args)
+			Expect(stderr).To(ContainSubstring(want))
+			_, err := os.Stat(out)
+			Expect(os.IsNotExist(err)).To(BeTrue(), "nothing written for %s", args)
+		}
 	})
 }

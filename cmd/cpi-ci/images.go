@@ -96,10 +96,16 @@ func runImagesBuild(ctx context.Context, args []string, s stdio) error {
 	out := fs.String("out", "out/images", "where image tarballs and base-type dirs go")
 	cache := fs.String("cache", defaultCacheDir(), "cache of Debian rootfs tarballs")
 	repo := fs.String("repo", ".", "the repository root the files' from: paths are relative to")
+	var inputFlags multiFlag
+	fs.Var(&inputFlags, "input", "`NAME=PATH`: take an image's input from PATH on this machine (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	specs, err := readSpecs(fs.Args())
+	if err != nil {
+		return err
+	}
+	inputs, err := inputPaths(specs, inputFlags)
 	if err != nil {
 		return err
 	}
@@ -109,7 +115,11 @@ func runImagesBuild(ctx context.Context, args []string, s stdio) error {
 		if err != nil {
 			return fmt.Errorf("image %s: %w", spec.Name, err)
 		}
-		res, err := image.Build(spec, rootfs, *repo, *out, image.Options{})
+		layer, err := image.EnsureInputs(ctx, spec, inputs[spec.Name], *cache, image.Options{}, s.out)
+		if err != nil {
+			return fmt.Errorf("image %s: %w", spec.Name, err)
+		}
+		res, err := image.Build(spec, rootfs, layer, *repo, *out, image.Options{})
 		if err != nil {
 			return fmt.Errorf("image %s: %w", spec.Name, err)
 		}
@@ -124,6 +134,36 @@ func runImagesBuild(ctx context.Context, args []string, s stdio) error {
 	return nil
 }
 
+// inputPaths sorts the --input NAME=PATH flags by the image that has an input of that name; a
+// name no image has, or one given twice, is refused.
+func inputPaths(specs []image.Spec, flags []string) (map[string]map[string]string, error) {
+	owner := map[string]string{}
+	for _, spec := range specs {
+		for _, in := range spec.Inputs {
+			owner[in.Name] = spec.Name
+		}
+	}
+	byImage := map[string]map[string]string{}
+	for _, f := range flags {
+		name, p, ok := strings.Cut(f, "=")
+		if !ok || name == "" || p == "" {
+			return nil, fmt.Errorf("--input %q: expected NAME=PATH", f)
+		}
+		img, known := owner[name]
+		if !known {
+			return nil, fmt.Errorf("--input %s: no image given has an input of that name", name)
+		}
+		if byImage[img] == nil {
+			byImage[img] = map[string]string{}
+		}
+		if _, twice := byImage[img][name]; twice {
+			return nil, fmt.Errorf("--input %s: given twice", name)
+		}
+		byImage[img][name] = p
+	}
+	return byImage, nil
+}
+
 // reportImage writes what a build made to stdout; a failed write fails the command, so a cut-off
 // answer never passes.
 func reportImage(w io.Writer, res image.Result, from string, took time.Duration) error {
@@ -133,6 +173,20 @@ func reportImage(w io.Writer, res image.Result, from string, took time.Duration)
 	}
 	for _, b := range res.Binaries {
 		if _, err := fmt.Fprintf(w, "  %s sha256:%s (identical to the repository's)\n", b.Path, b.SHA256); err != nil {
+			return err
+		}
+	}
+	for _, in := range res.Inputs {
+		if _, err := fmt.Fprintf(w, "  input %s\n", in); err != nil {
+			return err
+		}
+	}
+	if len(res.Inputs) > 0 {
+		from := "made now"
+		if res.InputsCached {
+			from = "cached"
+		}
+		if _, err := fmt.Fprintf(w, "  inputs layer %s\n", from); err != nil {
 			return err
 		}
 	}

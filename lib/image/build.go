@@ -53,7 +53,10 @@ type Result struct {
 	Binaries []Binary
 	// Packages are the resolved Debian packages, "name version".
 	Packages []string
-	Cached   bool // the rootfs came from the cache
+	// Inputs are what was taken from the build machine (Spec.Inputs), in order.
+	Inputs       []InputRecord
+	Cached       bool // the rootfs came from the cache
+	InputsCached bool // the inputs layer came from the cache
 }
 
 // Binary is one file of the pack in the image and its sha256 there.
@@ -70,12 +73,16 @@ type ResourceMetadata struct {
 	UniqueVersionHistory bool   `json:"unique_version_history"`
 }
 
-// Build assembles the image of spec on the given rootfs: the rootfs is one layer, the pack's files
-// and links another. It writes <outDir>/<name>.tar and, for a resource type, the base-type dir
+// Build assembles the image of spec on the given rootfs: the rootfs is one layer, the inputs taken
+// from the build machine (EnsureInputs; none when the spec has none) the next, the pack's files
+// and links the last. It writes <outDir>/<name>.tar and, for a resource type, the base-type dir
 // <outDir>/resource-types/<type>/; then it reads both back and fails unless every file taken
-// from the repository is byte-identical there.
-func Build(s Spec, rootfs Rootfs, repoDir, outDir string, o Options) (Result, error) {
-	res := Result{Name: s.Name, Cached: rootfs.Cached}
+// from the repository or the build machine is byte-identical there.
+func Build(s Spec, rootfs Rootfs, inputs Inputs, repoDir, outDir string, o Options) (Result, error) {
+	res := Result{Name: s.Name, Cached: rootfs.Cached, Inputs: inputs.Records, InputsCached: inputs.Cached}
+	if len(s.Inputs) > 0 && inputs.Layer == "" {
+		return res, fmt.Errorf("image %s has inputs: EnsureInputs makes their layer", s.Name)
+	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return res, err
 	}
@@ -95,7 +102,22 @@ func Build(s Spec, rootfs Rootfs, repoDir, outDir string, o Options) (Result, er
 	if err != nil {
 		return res, err
 	}
-	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), base, app)
+	layers := []v1.Layer{base}
+	if inputs.Layer != "" {
+		in, err := tarball.LayerFromFile(inputs.Layer, tarball.WithMediaType(types.OCILayer))
+		if err != nil {
+			return res, fmt.Errorf("reading the inputs layer: %w", err)
+		}
+		layers = append(layers, in)
+	}
+	layers = append(layers, app)
+	// Every file checked below: the repository's and the build machine's.
+	for p, sum := range inputs.Files {
+		if _, ok := want[p]; !ok {
+			want[p] = sum
+		}
+	}
+	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layers...)
 	if err != nil {
 		return res, err
 	}
@@ -321,17 +343,18 @@ func hashFiles(r io.Reader, want map[string]string) (map[string]string, error) {
 	}
 }
 
-// sameFiles fails naming every file whose bytes in the image differ from the repository's.
+// sameFiles fails naming every file whose bytes in the image differ from those taken (from the
+// repository or the build machine).
 func sameFiles(where string, want, got map[string]string) error {
 	var bad []string
 	for p, sum := range want {
 		if got[p] != sum {
-			bad = append(bad, fmt.Sprintf("/%s: %s in the repository, %q in the image", p, sum, got[p]))
+			bad = append(bad, fmt.Sprintf("/%s: %s taken, %q in the image", p, sum, got[p]))
 		}
 	}
 	sort.Strings(bad)
 	if len(bad) > 0 {
-		return fmt.Errorf("%s: files differ from the repository's: %s", where, strings.Join(bad, "; "))
+		return fmt.Errorf("%s: files differ from the repository's or the build machine's: %s", where, strings.Join(bad, "; "))
 	}
 	return nil
 }

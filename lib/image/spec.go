@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,10 +24,12 @@ type Spec struct {
 	// Packages are Debian packages on top of the base, unpinned: the build records what it got.
 	Packages []string `yaml:"packages"`
 	Files    []File   `yaml:"files"`
-	Links    []Link   `yaml:"links"`
-	Env      []string `yaml:"env"`
-	User     string   `yaml:"user"`
-	WorkDir  string   `yaml:"workdir"`
+	// Inputs are toolchains of the build machine the pack does not build (Go, terraform).
+	Inputs  []Input  `yaml:"inputs"`
+	Links   []Link   `yaml:"links"`
+	Env     []string `yaml:"env"`
+	User    string   `yaml:"user"`
+	WorkDir string   `yaml:"workdir"`
 	// Entrypoint is empty for resource images: Concourse runs /opt/resource/* itself.
 	Entrypoint []string `yaml:"entrypoint"`
 	Cmd        []string `yaml:"cmd"`
@@ -49,6 +52,47 @@ type File struct {
 	Mode string `yaml:"mode"`
 }
 
+// Input is a file or directory taken from the build machine rather than the repository: the
+// hermetic build copies it (from From, or the path given with `cpi-ci images build --input
+// NAME=PATH`) and records its version; the Dockerfile instead fetches the official release by the
+// build arguments NAME_VERSION and NAME_SHA256 and checks its SHA-256.
+type Input struct {
+	// Name is lower-case with dashes; its build arguments are upper-case with underscores.
+	Name string `yaml:"name"`
+	// From is the default path on the build machine; empty for an input that must be given.
+	From string `yaml:"from"`
+	// To is the path in the image; one ending in "/" is a directory the input file goes into under
+	// its own name (as a terraform filesystem mirror wants a provider's zip).
+	To string `yaml:"to"`
+	// Mode is a file input's mode in the image (default 0644); a directory keeps its files' modes.
+	Mode string `yaml:"mode"`
+	// Optional inputs that are not there are left out, and the build says so.
+	Optional bool `yaml:"optional"`
+	// MinVersion, when set, fails a build whose input is older.
+	MinVersion string `yaml:"min_version"`
+	Version    Probe  `yaml:"version"`
+	Fetch      Fetch  `yaml:"fetch"`
+}
+
+// Probe is how the hermetic build reads an input's version: Match (a regular expression whose
+// first group is the version) over the first lines of File (inside a directory input), over the
+// standard output of the input run with Run, or else over the input's base name.
+type Probe struct {
+	File  string   `yaml:"file"`
+	Run   []string `yaml:"run"`
+	Match string   `yaml:"match"`
+}
+
+// Fetch is how the Dockerfile gets an input: URL, in which ${VERSION} is the version build
+// argument, downloaded and checked against the SHA-256 build argument, then unpacked: "tar.gz" into
+// the directory To (its first path component stripped), "zip" the one file Member to To, or ""
+// (the download itself).
+type Fetch struct {
+	URL    string `yaml:"url"`
+	Unpack string `yaml:"unpack"`
+	Member string `yaml:"member"`
+}
+
 // Link is a symbolic link in the image (the argv0 entry points /opt/resource/check|in|out).
 type Link struct {
 	Path   string `yaml:"path"`
@@ -57,6 +101,9 @@ type Link struct {
 
 // PackagesRecord is where an image records the Debian packages it was built with.
 const PackagesRecord = "/usr/share/concourse-pack/packages.txt"
+
+// InputsRecord is where an image records its inputs: name, version, origin and SHA-256.
+const InputsRecord = "/usr/share/concourse-pack/inputs.txt"
 
 // ReadSpec reads and validates one image.yaml, strictly: an unknown key is an error.
 func ReadSpec(file string) (Spec, error) {
@@ -128,6 +175,57 @@ func (s Spec) Validate() error {
 		}
 		seen[l.Path] = true
 	}
+	names := map[string]bool{}
+	for i, in := range s.Inputs {
+		if !inputName.MatchString(in.Name) {
+			add("inputs[%d].name: %q, expected lower-case letters, digits and dashes", i, in.Name)
+		}
+		if names[in.Name] {
+			add("inputs[%d].name: %s given twice", i, in.Name)
+		}
+		names[in.Name] = true
+		if in.From != "" && !path.IsAbs(in.From) {
+			add("inputs[%d].from: %q, expected an absolute path on the build machine", i, in.From)
+		}
+		to := strings.TrimSuffix(in.To, "/")
+		if !path.IsAbs(in.To) || path.Clean(to) != to || to == "/" {
+			add("inputs[%d].to: %q, expected a clean absolute path", i, in.To)
+		}
+		if seen[to] {
+			add("inputs[%d].to: %s given twice", i, to)
+		}
+		seen[to] = true
+		if _, err := (File{Mode: in.Mode}).FileMode(); err != nil {
+			add("inputs[%d].mode: %v", i, err)
+		}
+		if in.MinVersion != "" && !versionLike.MatchString(in.MinVersion) {
+			add("inputs[%d].min_version: %q, expected a dotted version such as 1.26.1", i, in.MinVersion)
+		}
+		if in.Version.File != "" && len(in.Version.Run) > 0 {
+			add("inputs[%d].version: file and run both given, expected one", i)
+		}
+		if re, err := regexp.Compile(in.Version.Match); err != nil || re.NumSubexp() < 1 || in.Version.Match == "" {
+			add("inputs[%d].version.match: %q, expected a regular expression with one group (the version)", i, in.Version.Match)
+		}
+		if !strings.HasPrefix(in.Fetch.URL, "https://") || !strings.Contains(in.Fetch.URL, "${VERSION}") {
+			add("inputs[%d].fetch.url: %q, expected an https URL with ${VERSION} in it", i, in.Fetch.URL)
+		}
+		switch in.Fetch.Unpack {
+		case "", "tar.gz":
+			if in.Fetch.Member != "" {
+				add("inputs[%d].fetch.member: only for unpack: zip", i)
+			}
+		case "zip":
+			if in.Fetch.Member == "" || strings.HasSuffix(in.To, "/") {
+				add("inputs[%d].fetch: unpack zip takes member, the one file put at to", i)
+			}
+		default:
+			add("inputs[%d].fetch.unpack: %q, expected tar.gz, zip or empty", i, in.Fetch.Unpack)
+		}
+		if in.Fetch.Unpack == "tar.gz" && strings.HasSuffix(in.To, "/") {
+			add("inputs[%d].to: %q: a tar.gz input is a directory, its to names it without a trailing /", i, in.To)
+		}
+	}
 	for i, e := range s.Env {
 		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
 			add("env[%d]: %q, expected NAME=value", i, e)
@@ -137,6 +235,16 @@ func (s Spec) Validate() error {
 		return nil
 	}
 	return errors.New(strings.Join(problems, "; "))
+}
+
+var (
+	inputName   = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+	versionLike = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
+)
+
+// ArgPrefix is the input's build-argument prefix: go → GO, alicloud-provider → ALICLOUD_PROVIDER.
+func (in Input) ArgPrefix() string {
+	return strings.ToUpper(strings.ReplaceAll(in.Name, "-", "_"))
 }
 
 // FileMode parses the octal mode (default 0644).
