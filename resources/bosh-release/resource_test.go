@@ -29,6 +29,7 @@ func TestBoshReleaseResource(t *testing.T) {
 	suite("lost tarballs", func(t *testing.T, when spec.G, it spec.S) { testLostTarball(t, when, it, binary, fixtures) })
 	suite("BOSH-equal spellings", func(t *testing.T, when spec.G, it spec.S) { testSpelling(t, when, it, binary, fixtures) })
 	suite("leftover uploads", func(t *testing.T, when spec.G, it spec.S) { testLeftovers(t, when, it, binary, fixtures) })
+	suite("version numbers", func(t *testing.T, when spec.G, it spec.S) { testNextVersions(t, when, it, binary, fixtures) })
 	suite.Run(t)
 }
 
