@@ -69,6 +69,24 @@ func members(t *testing.T, data []byte) []string {
 	}
 }
 
+// lockedBuffer is a buffer a process writes while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // releaseBuild is a build directory holding a copy of the release directory base as
 // "cpi-release", its job printing variant.
 func releaseBuild(t *testing.T, base, variant string) string {
@@ -208,11 +226,11 @@ func testNextVersions(t *testing.T, when spec.G, it spec.S, binary string, f *fi
 		cmd.Stdin = bytes.NewReader(body)
 		cmd.Env = append(os.Environ(), "NO_COLOR=1", "BUILD_NAME=9", "HOME="+testtools.Home(t),
 			"PATH="+filepath.Dir(testtools.Bosh(t))+string(os.PathListSeparator)+os.Getenv("PATH"))
-		var stderr bytes.Buffer
+		var stderr lockedBuffer // read while the put runs
 		cmd.Stderr = &stderr
 		Expect(cmd.Start()).To(Succeed())
 		t.Cleanup(func() { _ = cmd.Process.Kill() }) // a no-op once it has exited
-		Eventually(func() int { return cloud.Fired(t, hang) }, 60*time.Second, 20*time.Millisecond).Should(Equal(1), stderr.String())
+		Eventually(func() int { return cloud.Fired(t, hang) }, 60*time.Second, 20*time.Millisecond).Should(Equal(1), stderr.String)
 		Expect(stderr.String()).To(ContainSubstring("61.0.1-rc.1"))
 		Expect(cmd.Process.Signal(syscall.SIGKILL)).To(Succeed())
 		Expect(cmd.Wait()).To(HaveOccurred())
