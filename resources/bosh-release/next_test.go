@@ -241,7 +241,7 @@ func testNextVersions(t *testing.T, when spec.G, it spec.S, binary string, f *fi
 
 		s := next(t, binary, source, releaseBuild(t, base, "after"), "next-rc", patch)
 		Expect(emitted(t, s)).To(Equal("61.0.1-rc.1"), s.stderr)
-		Expect(s.stderr).To(ContainSubstring("taking over the turn of build"))
+		Expect(s.stderr).To(ContainSubstring("took over the build lock of the next version of cpi from"))
 	})
 
 	it("builds again under the next number when the version is published by another put meanwhile", func() {

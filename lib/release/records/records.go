@@ -26,7 +26,6 @@ import (
 type Objects interface {
 	List(ctx context.Context, prefix string) ([]alicloud.ObjectInfo, error)
 	GetJSON(ctx context.Context, name string, v any) (alicloud.ObjectInfo, error)
-	Put(ctx context.Context, name string, body []byte, opts alicloud.PutOptions) (alicloud.ObjectInfo, error)
 	CreateIfAbsent(ctx context.Context, name string, body []byte, opts alicloud.PutOptions) (bool, error)
 	Upload(ctx context.Context, name string, r io.Reader, opts alicloud.UploadOptions) (alicloud.ObjectInfo, error)
 	DownloadFile(ctx context.Context, name, path string, opts alicloud.TransferOptions) (alicloud.ObjectInfo, error)
@@ -61,7 +60,8 @@ type Record struct {
 //	<name>/records/<version>.json              the record (written last, never replaced)
 //	<name>/tarballs/<version>/<sha256>.tgz     the tarball (one per content, so racing
 //	                                           publishers never overwrite each other)
-//	<name>/locks/next-version.json             the turn of PublishNext (while a build holds it)
+//	<name>/locks/next-version/<gen>.json       the turn of PublishNext (a lease.Lock, while a
+//	                                           build holds it)
 type Releases struct {
 	Objects Objects
 	Name    string
