@@ -65,7 +65,7 @@ var Rules = []Rule{
 }
 
 // domain are the packages that model BOSH things and their operations.
-var domain = []string{"lib/release/...", "lib/stemcell/...", "lib/version/...", "lib/director/...", "lib/artifact/...", "lib/boshcli/..."}
+var domain = []string{"lib/release/...", "lib/lease/...", "lib/stemcell/...", "lib/version/...", "lib/director/...", "lib/artifact/...", "lib/boshcli/..."}
 
 // testHelpers are packages only tests (and the demo) may import.
 var testHelpers = []string{"internal/...", "lib/stemcell/stemcelltest/...", "lib/concourse/conformance/...", "lib/concourse/internal/..."}

@@ -36,6 +36,12 @@ func (b CLI) CreateRelease(ctx context.Context, releaseDir, tarball, version str
 	return b.run(ctx, "create-release in "+releaseDir, args...)
 }
 
+// AddBlob runs `bosh add-blob` in releaseDir: file becomes the blob at blobPath (as
+// config/blobs.yml names it, such as "golang/go.tgz").
+func (b CLI) AddBlob(ctx context.Context, releaseDir, file, blobPath string) error {
+	return b.run(ctx, "add-blob "+blobPath+" in "+releaseDir, "add-blob", "--non-interactive", "--dir", releaseDir, file, blobPath)
+}
+
 func (b CLI) run(ctx context.Context, what string, args ...string) error {
 	cmd := exec.CommandContext(ctx, "bosh", args...)
 	stdout, stderr := b.Log.Pipe(), b.Log.Pipe()

@@ -22,7 +22,11 @@
 //
 // NextDev, NextDevTimestamp and NextFinal compute the version that
 // `bosh create-release` and `bosh create-release --final` would pick; see
-// their doc comments for the bosh-cli functions they mirror.
+// their doc comments for the bosh-cli functions they mirror. NextDevAfter
+// is NextDev over a list of published versions; NextRC, NextBump and Bump
+// number release candidates and finals the semver way on BOSH versions
+// (61.0.0 → 61.0.1-rc.1 → 61.0.1-rc.2, 61.0.0 → 61.1.0), and FinalOf is the
+// final a candidate promotes to.
 //
 // # Version families
 //

@@ -19,5 +19,6 @@ func TestVersion(t *testing.T) {
 	suite("Properties", testProperties)
 	suite("Window", testWindow)
 	suite("Spelling", testSpelling)
+	suite("Bumps and release candidates", testBump)
 	suite.Run(t)
 }

@@ -2,19 +2,26 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/artifact"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
 	"github.com/bosh-alicloud/concourse-pack/lib/release/records"
+	"github.com/bosh-alicloud/concourse-pack/lib/version"
 )
 
-// in fetches a published version into dir: version, sha1, sha256, url, release.MF, and the
+// in fetches a published version into dir: version, sha1, sha256, url, release.MF, next-final
+// (the final version it promotes to, see version.FinalOf), and the
 // tarball (release.tgz, or its published name) unless params.Tarball is false. The tarball's
 // SHA-1 and SHA-256 must match the record, or nothing is left behind.
 func in(ctx context.Context, log *concourse.Logger, releases records.Releases, v Version, params GetParams, dir string) (concourse.Response, error) {
 	record, err := releases.Read(ctx, v.Version)
+	if err != nil {
+		return concourse.Response{}, err
+	}
+	final, err := nextFinal(record.Version)
 	if err != nil {
 		return concourse.Response{}, err
 	}
@@ -27,6 +34,7 @@ func in(ctx context.Context, log *concourse.Logger, releases records.Releases, v
 			"sha256":     record.SHA256,
 			"url":        releases.Objects.URL(record.Tarball),
 			"release.MF": record.ReleaseMF,
+			"next-final": final,
 		},
 	}
 	fetch.Tarball = params.FileName("release.tgz", record.FileName)
@@ -51,4 +59,17 @@ func metadata(r records.Record) concourse.Metadata {
 	m.Add("sha256", r.SHA256)
 	m.Add("size", alicloud.Bytes(r.Size))
 	return m
+}
+
+// nextFinal is the next-final file of a published version: the final it promotes to.
+func nextFinal(v string) (string, error) {
+	parsed, err := version.Parse(v)
+	if err != nil {
+		return "", fmt.Errorf("the record of version %s: %w", v, err)
+	}
+	final, err := version.FinalOf(parsed)
+	if err != nil {
+		return "", fmt.Errorf("the final version of %s: %w", v, err)
+	}
+	return final.String(), nil
 }

@@ -47,7 +47,7 @@ func resource() concourse.Resource[Source, GetParams, PutParams] {
 			if err != nil {
 				return concourse.Response{}, err
 			}
-			return out(ctx, env, releases, boshcli.CLI{Log: env.Log}, req.Params)
+			return out(ctx, env, releases, boshcli.CLI{Log: env.Log}, req.Source.VersionFamily, req.Params)
 		},
 	}
 }

@@ -31,6 +31,7 @@ func TestBoshReleaseResource(t *testing.T) {
 	suite("leftover uploads", func(t *testing.T, when spec.G, it spec.S) { testLeftovers(t, when, it, binary, fixtures) })
 	suite("hostile input", func(t *testing.T, when spec.G, it spec.S) { testInput(t, when, it, binary, fixtures) })
 	suite("huge values", func(t *testing.T, when spec.G, it spec.S) { testHugeValues(t, when, it, binary) })
+	suite("version numbers", func(t *testing.T, when spec.G, it spec.S) { testNextVersions(t, when, it, binary, fixtures) })
 	suite.Run(t)
 }
 

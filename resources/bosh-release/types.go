@@ -60,6 +60,16 @@ type PutParams struct {
 	VersionFile string `json:"version_file"`
 	// Final creates a final release (with release_dir).
 	Final bool `json:"final"`
+	// Version picks the version to create (with release_dir) from the published ones:
+	// next-rc, next-dev, next-patch, next-minor or next-major (see next.go).
+	Version NextVersion `json:"version"`
+	// RCBase is what next-rc bumps of the newest final: major (the default), minor or patch.
+	RCBase *version.Part `json:"rc_base"`
+	// InitialVersion is what version publishes while nothing it could follow is published.
+	InitialVersion *version.Version `json:"initial_version"`
+	// Blobs maps blob paths of the release to files in the build directory, added with
+	// `bosh add-blob` before the release is created (with release_dir).
+	Blobs map[string]string `json:"blobs"`
 }
 
 // Validate requires exactly one way to get a tarball.
@@ -77,5 +87,6 @@ func (p PutParams) Validate() error {
 	if p.File != "" && p.Final {
 		problems.Add("final", "goes with release_dir; a tarball is final or not already")
 	}
+	p.validateNext(&problems)
 	return problems.Err()
 }

@@ -60,6 +60,8 @@ type Record struct {
 //	<name>/records/<version>.json              the record (written last, never replaced)
 //	<name>/tarballs/<version>/<sha256>.tgz     the tarball (one per content, so racing
 //	                                           publishers never overwrite each other)
+//	<name>/locks/next-version/<gen>.json       the turn of PublishNext (a lease.Lock, while a
+//	                                           build holds it)
 type Releases struct {
 	Objects Objects
 	Name    string
@@ -101,6 +103,10 @@ func (r Releases) Versions(ctx context.Context) (versions []version.Version, ski
 
 // ErrNotPublished says a version has no record.
 var ErrNotPublished = errors.New("not published")
+
+// ErrOtherContent says a version is published with content other than the tarball's: the
+// version is taken.
+var ErrOtherContent = errors.New("already published with other content")
 
 // Read reads a version's record, saying plainly when the version is not published.
 func (r Releases) Read(ctx context.Context, v string) (Record, error) {
@@ -207,8 +213,8 @@ func (r Releases) Publish(ctx context.Context, log alicloud.Log, path string, ta
 // refused; with the same, the tarball behind the record is verified and restored when lost.
 func (r Releases) republish(ctx context.Context, log alicloud.Log, path string, existing Record, tarball *release.Tarball) (Record, error) {
 	if existing.SHA256 != tarball.SHA256 {
-		return Record{}, fmt.Errorf("release %s version %s is already published with other content (sha256 %s, this tarball's is %s): published versions are immutable; bump the version",
-			existing.Name, existing.Version, existing.SHA256, tarball.SHA256)
+		return Record{}, fmt.Errorf("release %s version %s is %w (sha256 %s, this tarball's is %s): published versions are immutable; bump the version",
+			existing.Name, existing.Version, ErrOtherContent, existing.SHA256, tarball.SHA256)
 	}
 	if err := r.ensureTarball(ctx, log, path, existing); err != nil {
 		return Record{}, fmt.Errorf("%s %s is published, but %w", existing.Name, existing.Version, err)

@@ -2,265 +2,39 @@ package records
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"slices"
-	"strconv"
-	"strings"
-	"time"
 
-	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
+	"github.com/bosh-alicloud/concourse-pack/lib/lease"
 )
 
 // Lock defaults: a held lock is renewed every minute and expires when three renewals are
 // missed (a build killed with SIGKILL holds its version that long).
 const (
-	DefaultLockRenew = time.Minute
-	DefaultLockTTL   = 3 * time.Minute
+	DefaultLockRenew = lease.DefaultRenew
+	DefaultLockTTL   = lease.DefaultTTL
 )
 
 // LockOptions tune Line.Lock.
-type LockOptions struct {
-	Holder string        // who holds it, for the error another build gets (e.g. the build metadata)
-	Renew  time.Duration // how often the expiry is pushed on; default DefaultLockRenew
-	TTL    time.Duration // how long a lock lives without renewal; default DefaultLockTTL
-	Log    alicloud.Log  // the take-over of an expired lock, lost locks; nil: none
-}
-
-// lockBody is what a lock object holds (persisted).
-type lockBody struct {
-	BuildID    string    `json:"build_id"`
-	Holder     string    `json:"holder"`
-	AcquiredAt time.Time `json:"acquired_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
-}
+type LockOptions = lease.Options
 
 // LockedError says another build holds a version's lock.
-type LockedError struct {
-	Stemcell, Version string
-	Holder, BuildID   string
-	Age               time.Duration // since the holder acquired it
-	ExpiresIn         time.Duration
-}
-
-func (e *LockedError) Error() string {
-	return fmt.Sprintf("another build of %s %s is running: %s (build id %s) has held its lock for %s (it expires in %s unless renewed); wait for it, or for the lock to expire if that build is gone",
-		e.Stemcell, e.Version, e.Holder, e.BuildID, e.Age.Round(time.Second), e.ExpiresIn.Round(time.Second))
-}
+type LockedError = lease.LockedError
 
 // Lock is a held build lock of one version: while it is held, no other build of the version
-// starts. Each renewal and each take-over creates the next generation of the lock object with
-// forbid-overwrite, so of two builds racing for it exactly one wins, and a holder learns that it
-// lost the lock (it was taken over after expiring) at its next renewal.
-type Lock struct {
-	line    Line
-	version string
-	opts    LockOptions
-	body    lockBody
-	gen     int
-	cancel  context.CancelCauseFunc
-	stop    chan struct{}
-	done    chan struct{}
-}
+// starts (see lease.Lock).
+type Lock = lease.Lock
 
 // ErrLockLost ends the context of a build whose lock was taken over.
-var ErrLockLost = errors.New("the build lock was lost")
+var ErrLockLost = lease.ErrLost
 
 func (l Line) lockPrefix(v string) string { return l.Stemcell + "/locks/" + v + "/" }
 
-func (l Line) lockName(v string, gen int) string {
-	return l.lockPrefix(v) + fmt.Sprintf("%08d.json", gen)
-}
-
 // LockName is the object of a version's build lock at generation 1 (later generations count up).
-func (l Line) LockName(v string) string { return l.lockName(v, 1) }
+func (l Line) LockName(v string) string { return lease.Name(l.lockPrefix(v), 1) }
 
 // Lock takes the build lock of a version, or fails with a *LockedError naming the build that
 // holds it. A lock whose holder stopped renewing it past its expiry is taken over, and that is
 // logged. The lock is renewed in the background until Release; the returned context (from ctx)
 // ends with ErrLockLost as its cause if the lock is lost meanwhile.
 func (l Line) Lock(ctx context.Context, v string, opts LockOptions) (*Lock, context.Context, error) {
-	if opts.Renew <= 0 {
-		opts.Renew = DefaultLockRenew
-	}
-	if opts.TTL <= 0 {
-		opts.TTL = DefaultLockTTL
-	}
-	if opts.Log == nil {
-		opts.Log = alicloud.Discard
-	}
-	if opts.Holder == "" {
-		opts.Holder = "an unnamed build"
-	}
-	lk := &Lock{line: l, version: v, opts: opts, stop: make(chan struct{}), done: make(chan struct{})}
-	lk.body = lockBody{BuildID: newBuildID(), Holder: opts.Holder}
-	for range 3 {
-		gens, err := lk.generations(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
-		next := 1
-		var expired *lockBody
-		if len(gens) > 0 {
-			newest := gens[len(gens)-1]
-			var held lockBody
-			_, err := l.Store.GetJSON(ctx, l.lockName(v, newest), &held)
-			if alicloud.IsNotFound(err) {
-				continue // released meanwhile
-			}
-			if err != nil {
-				return nil, nil, fmt.Errorf("reading the build lock of %s %s: %w", l.Stemcell, v, err)
-			}
-			now := time.Now()
-			if now.Before(held.ExpiresAt) {
-				return nil, nil, &LockedError{Stemcell: l.Stemcell, Version: v, Holder: held.Holder, BuildID: held.BuildID,
-					Age: now.Sub(held.AcquiredAt), ExpiresIn: held.ExpiresAt.Sub(now)}
-			}
-			expired, next = &held, newest+1
-		}
-		now := time.Now().UTC()
-		lk.body.AcquiredAt, lk.body.ExpiresAt = now, now.Add(opts.TTL)
-		created, err := lk.create(ctx, next)
-		if err != nil {
-			return nil, nil, err
-		}
-		if !created {
-			continue // another build was faster: the next round names it
-		}
-		lk.gen = next
-		if expired != nil {
-			opts.Log.Warnf("took over the build lock of %s %s from %s (build id %s): it expired %s ago",
-				l.Stemcell, v, expired.Holder, expired.BuildID, now.Sub(expired.ExpiresAt).Round(time.Second))
-		}
-		lk.deleteOlder(ctx)
-		lctx, cancel := context.WithCancelCause(ctx)
-		lk.cancel = cancel
-		go lk.renew(lctx)
-		return lk, lctx, nil
-	}
-	return nil, nil, fmt.Errorf("taking the build lock of %s %s: other builds kept taking it", l.Stemcell, v)
-}
-
-func (lk *Lock) create(ctx context.Context, gen int) (bool, error) {
-	body, _ := json.Marshal(lk.body) // strings and times always encode
-	created, err := lk.line.Store.CreateIfAbsent(ctx, lk.line.lockName(lk.version, gen), body, alicloud.PutOptions{ContentType: "application/json"})
-	if err != nil {
-		return false, fmt.Errorf("taking the build lock of %s %s: %w", lk.line.Stemcell, lk.version, err)
-	}
-	return created, nil
-}
-
-// generations lists the lock's generations, lowest first.
-func (lk *Lock) generations(ctx context.Context) ([]int, error) {
-	prefix := lk.line.lockPrefix(lk.version)
-	listed, err := lk.line.Store.List(ctx, prefix)
-	if err != nil {
-		return nil, fmt.Errorf("reading the build lock of %s %s: %w", lk.line.Stemcell, lk.version, err)
-	}
-	var gens []int
-	for _, o := range listed {
-		text, ok := strings.CutSuffix(strings.TrimPrefix(o.Name, prefix), ".json")
-		if n, err := strconv.Atoi(text); ok && err == nil && n > 0 {
-			gens = append(gens, n)
-		}
-	}
-	slices.Sort(gens)
-	return gens, nil
-}
-
-// deleteOlder deletes the generations below the held one; a failure leaves them to the next.
-func (lk *Lock) deleteOlder(ctx context.Context) {
-	gens, err := lk.generations(ctx)
-	if err != nil {
-		return
-	}
-	for _, g := range gens {
-		if g < lk.gen {
-			_ = lk.line.Store.Delete(ctx, lk.line.lockName(lk.version, g)) // stale generations only cost a list entry
-		}
-	}
-}
-
-// renew pushes the expiry on every Renew by creating the next generation, and ends the lock's
-// context when the lock turns out to have been taken over.
-func (lk *Lock) renew(ctx context.Context) {
-	defer close(lk.done)
-	ticker := time.NewTicker(lk.opts.Renew)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-lk.stop:
-			return
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-		if err := lk.renewOnce(ctx); err != nil {
-			if errors.Is(err, ErrLockLost) {
-				lk.opts.Log.Warnf("%v", err)
-				lk.cancel(err)
-				return
-			}
-			lk.opts.Log.Warnf("could not renew the build lock of %s %s (it expires at %s): %v",
-				lk.line.Stemcell, lk.version, lk.body.ExpiresAt.Format(time.RFC3339), err)
-		}
-	}
-}
-
-func (lk *Lock) renewOnce(ctx context.Context) error {
-	gens, err := lk.generations(ctx)
-	if err != nil {
-		return err
-	}
-	if len(gens) == 0 || gens[len(gens)-1] != lk.gen {
-		return fmt.Errorf("%w: %s %s is locked by another build now (this one missed its renewals past the expiry)", ErrLockLost, lk.line.Stemcell, lk.version)
-	}
-	body := lk.body
-	body.ExpiresAt = time.Now().UTC().Add(lk.opts.TTL)
-	next := &Lock{line: lk.line, version: lk.version, body: body}
-	created, err := next.create(ctx, lk.gen+1)
-	if err != nil {
-		return err
-	}
-	if !created {
-		return fmt.Errorf("%w: %s %s was taken over by another build", ErrLockLost, lk.line.Stemcell, lk.version)
-	}
-	lk.body, lk.gen = body, lk.gen+1
-	lk.deleteOlder(ctx)
-	return nil
-}
-
-// Release stops the renewal and deletes the lock (every generation up to the held one), with a
-// fresh context: it runs after failures and cancellations too.
-func (lk *Lock) Release(ctx context.Context) error {
-	close(lk.stop)
-	<-lk.done
-	lk.cancel(nil)
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
-	gens, err := lk.generations(rctx)
-	if err != nil {
-		return err
-	}
-	for _, g := range gens {
-		if g > lk.gen {
-			continue // a later holder's: not ours to delete
-		}
-		if err := lk.line.Store.Delete(rctx, lk.line.lockName(lk.version, g)); err != nil {
-			return fmt.Errorf("releasing the build lock of %s %s: %w", lk.line.Stemcell, lk.version, err)
-		}
-	}
-	return nil
-}
-
-// BuildID is the id this lock holder wrote into the lock.
-func (lk *Lock) BuildID() string { return lk.body.BuildID }
-
-func newBuildID() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (it panics on a broken system source)
-	return hex.EncodeToString(b)
+	return lease.Take(ctx, l.Store, l.lockPrefix(v), l.Stemcell+" "+v, opts)
 }
