@@ -35,7 +35,7 @@ type taskEnv struct {
 	goEnv           []string // the caches of the go command, which would follow HOME otherwise
 }
 
-func newTaskEnv(t *testing.T) taskEnv {
+func newTaskEnv(t testing.TB) taskEnv {
 	cli := conformance.Compile(t, "../cmd/cpi-ci")
 	root, err := testtools.ModuleRoot()
 	if err != nil {
@@ -65,12 +65,18 @@ type result struct {
 
 // execute runs `cpi-ci execute` of task with args (-i, -o, -p), HOME set to home and no BOSH_*
 // variable of the developer's.
-func (e taskEnv) execute(t *testing.T, home, task string, args ...string) result {
+func (e taskEnv) execute(t testing.TB, home, task string, args ...string) result {
+	t.Helper()
+	return e.executeWithEnv(t, e.env(home), task, args...)
+}
+
+// executeWithEnv is execute with the whole environment given.
+func (e taskEnv) executeWithEnv(t testing.TB, env []string, task string, args ...string) result {
 	t.Helper()
 	argv := append([]string{"execute", "-c", filepath.Join(e.pack, "tasks", task, "task.yml"),
 		"-l", filepath.Join(e.pack, "tasks", "vars.example.yml"), "-i", "concourse-pack=" + e.pack}, args...)
 	cmd := exec.Command(e.cli, argv...)
-	cmd.Env = e.env(home)
+	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -97,7 +103,7 @@ func (e taskEnv) env(home string) []string {
 }
 
 // writeFiles writes files (path → content) under dir.
-func writeFiles(t *testing.T, dir string, files map[string]string) {
+func writeFiles(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	for name, body := range files {
 		path := filepath.Join(dir, name)
@@ -107,7 +113,7 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 }
 
 // run runs a command in dir and returns its stdout, failing t with its output when it fails.
-func run(t *testing.T, env []string, dir, name string, args ...string) string {
+func run(t testing.TB, env []string, dir, name string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir

@@ -5,8 +5,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
-	"io"
 	"encoding/hex"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,7 +28,7 @@ type releaseRepo struct {
 	home     string
 }
 
-func newReleaseRepo(t *testing.T, env taskEnv) releaseRepo {
+func newReleaseRepo(t testing.TB, env taskEnv) releaseRepo {
 	base := t.TempDir()
 	rel := testtools.NewRelease(t, filepath.Join(base, "origin"), "fixture-cpi", "v1")
 	gitEnv := append(env.env(rel.Home), "GIT_AUTHOR_NAME=dev", "GIT_AUTHOR_EMAIL=dev@example.test", "GIT_COMMITTER_NAME=dev", "GIT_COMMITTER_EMAIL=dev@example.test")
@@ -49,13 +49,13 @@ func newReleaseRepo(t *testing.T, env taskEnv) releaseRepo {
 	return releaseRepo{checkout: checkout, blobs: blobs, home: rel.Home}
 }
 
-func writeNumber(t *testing.T, number string) string {
+func writeNumber(t testing.TB, number string) string {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"number": number + "\n"})
 	return dir
 }
 
-func sha256File(t *testing.T, path string) string {
+func sha256File(t testing.TB, path string) string {
 	data, err := os.ReadFile(path)
 	NewWithT(t).Expect(err).NotTo(HaveOccurred())
 	sum := sha256.Sum256(data)
@@ -64,13 +64,13 @@ func sha256File(t *testing.T, path string) string {
 
 // member returns the files of the archive member (such as "packages/lib.tgz", itself a gzipped
 // tar) of a release tarball, by name.
-func member(t *testing.T, tgz, name string) map[string]string {
+func member(t testing.TB, tgz, name string) map[string]string {
 	inner := untar(t, readFile(t, tgz))[name]
 	NewWithT(t).Expect(inner).NotTo(BeEmpty(), name+" in "+tgz)
 	return untar(t, []byte(inner))
 }
 
-func untar(t *testing.T, data []byte) map[string]string {
+func untar(t testing.TB, data []byte) map[string]string {
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	NewWithT(t).Expect(err).NotTo(HaveOccurred())
 	out := map[string]string{}
@@ -89,7 +89,7 @@ func untar(t *testing.T, data []byte) map[string]string {
 	}
 }
 
-func readFile(t *testing.T, path string) []byte {
+func readFile(t testing.TB, path string) []byte {
 	data, err := os.ReadFile(path)
 	NewWithT(t).Expect(err).NotTo(HaveOccurred())
 	return data

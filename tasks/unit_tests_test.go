@@ -13,7 +13,7 @@ import (
 // cpiModule writes a Go module shaped like the CPI's (src/bosh-alicloud-cpi, a vendored
 // dependency, unit packages and an integration package that fails outside a cloud) into a new
 // bosh-cpi-src directory and returns it.
-func cpiModule(t *testing.T, env taskEnv) string {
+func cpiModule(t testing.TB) string {
 	src := t.TempDir()
 	mod := filepath.Join(src, "src", "bosh-alicloud-cpi")
 	writeFiles(t, src, map[string]string{
@@ -44,7 +44,7 @@ type junitReport struct {
 	} `xml:"testsuite"`
 }
 
-func readReport(t *testing.T, path string) junitReport {
+func readReport(t testing.TB, path string) junitReport {
 	data, err := os.ReadFile(path)
 	NewWithT(t).Expect(err).NotTo(HaveOccurred())
 	var r junitReport
@@ -56,7 +56,7 @@ func testUnitTests(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 	var Expect = NewWithT(t).Expect
 
 	it("passes on passing unit tests, skipping the integration packages, with a report of them", func() {
-		src, reports := cpiModule(t, env), t.TempDir()
+		src, reports := cpiModule(t), t.TempDir()
 		r := env.execute(t, t.TempDir(), "unit-tests", "-i", "bosh-cpi-src="+src, "-o", "test-reports="+reports)
 		Expect(r.code).To(Equal(0), r.stderr)
 		Expect(r.stderr).To(ContainSubstring("skipping integration package bosh-alicloud-cpi/integration\n"))
@@ -73,7 +73,7 @@ func testUnitTests(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 	})
 
 	it("fails when a unit test fails, and still writes the report", func() {
-		src, reports := cpiModule(t, env), t.TempDir()
+		src, reports := cpiModule(t), t.TempDir()
 		writeFiles(t, src, map[string]string{
 			"src/bosh-alicloud-cpi/action/broken_test.go": "package action\n\nimport \"testing\"\n\nfunc TestBroken(t *testing.T) { t.Fatal(\"broken on purpose\") }\n",
 		})
@@ -86,7 +86,7 @@ func testUnitTests(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 	})
 
 	it("fails when go vet fails", func() {
-		src, reports := cpiModule(t, env), t.TempDir()
+		src, reports := cpiModule(t), t.TempDir()
 		writeFiles(t, src, map[string]string{
 			"src/bosh-alicloud-cpi/alicloud/vet.go": "package alicloud\n\nimport \"fmt\"\n\nfunc Bad() string { return fmt.Sprintf(\"%d\", \"not a number\") }\n",
 		})
@@ -96,7 +96,7 @@ func testUnitTests(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 	})
 
 	it("names CPI_SRC_DIR when it holds no Go module", func() {
-		src := cpiModule(t, env)
+		src := cpiModule(t)
 		r := env.execute(t, t.TempDir(), "unit-tests", "-i", "bosh-cpi-src="+src, "-p", "CPI_SRC_DIR=src/elsewhere")
 		Expect(r.code).To(Equal(1))
 		Expect(r.stderr).To(ContainSubstring("CPI_SRC_DIR: no go.mod in bosh-cpi-src/src/elsewhere"))

@@ -41,6 +41,7 @@ var commands = map[string]command{
 	"images":       {"render the images' Dockerfiles and build the images hermetically (OCI + base types)", runImages},
 	"junit":        {"turn go test -json on stdin into a JUnit XML report", runJUnit},
 	"release":      {"abort the unfinished uploads killed bosh-release puts left", runRelease},
+	"sha256":       {"print files' SHA-256 as sha256sum does, with the CPU's SHA instructions", runSHA256},
 	"sim":          {"run the Alibaba Cloud emulator (ECS, OSS, STS, instance metadata) as a server", runSim},
 	"stemcell":     {"prune unpublished light stemcell images and delete whole versions", runStemcell},
 }

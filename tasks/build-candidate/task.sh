@@ -56,6 +56,6 @@ tarball="$name-$version.tgz"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 bosh create-release --force --version "$version" --tarball "$scratch/$tarball"
-(cd "$scratch" && sha256sum "$tarball" >"$tarball.sha256")
+(cd "$scratch" && cpi-ci sha256 "$tarball" >"$tarball.sha256")
 mv "$scratch/$tarball" "$scratch/$tarball.sha256" "$candidate/"
 echo "build-candidate: candidate/$tarball"

@@ -12,9 +12,11 @@ if [ ! -f "$src/go.mod" ]; then
 fi
 cd "$src"
 
-mod=()
+# -trimpath: what is built does not depend on the scratch directory the task runs in, so a warm
+# build cache is used whatever the directory (and reports show paths inside the module).
+mod=(-trimpath)
 if [ -d vendor ]; then
-  mod=(-mod=vendor)
+  mod+=(-mod=vendor)
 fi
 all=$(go list "${mod[@]}" ./...)
 pkgs=()

@@ -72,7 +72,7 @@ func (r Run) Execute(ctx context.Context) (int, error) {
 		if !wanted {
 			continue
 		}
-		if err := copyTree(filepath.Join(work, pathOr(out.Path, out.Name)), dst); err != nil {
+		if err := moveTree(filepath.Join(work, pathOr(out.Path, out.Name)), dst); err != nil {
 			return code, fmt.Errorf("output %s: %w", out.Name, err)
 		}
 	}
@@ -163,6 +163,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// moveTree puts directory src at dst: renamed when dst is missing or an empty directory on the
+// same filesystem (the scratch directory is removed anyway, so a large output costs nothing),
+// copied into dst otherwise.
+func moveTree(src, dst string) error {
+	if err := os.Rename(src, dst); err == nil {
+		return nil
+	}
+	return copyTree(src, dst)
 }
 
 // copyTree copies directory src into dst (created if missing): regular files with their modes and
