@@ -40,6 +40,7 @@ var commands = map[string]command{
 	"execute":      {"run a Concourse task on this machine as a worker would (fly execute without a cluster)", runExecute},
 	"images":       {"render the images' Dockerfiles and build the images hermetically (OCI + base types)", runImages},
 	"junit":        {"turn go test -json on stdin into a JUnit XML report", runJUnit},
+	"redact":       {"run a command with the values of secret environment variables redacted from its output", runRedact},
 	"release":      {"abort the unfinished uploads killed bosh-release puts left", runRelease},
 	"sha256":       {"print files' SHA-256 as sha256sum does, with the CPU's SHA instructions", runSHA256},
 	"sim":          {"run the Alibaba Cloud emulator (ECS, OSS, STS, instance metadata) as a server", runSim},

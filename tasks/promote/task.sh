@@ -36,7 +36,8 @@ if [ -n "${PRIVATE_YML:-}" ]; then
   (umask 077 && printf '%s\n' "$PRIVATE_YML" >config/private.yml)
 fi
 
-bosh finalize-release "$candidate" --version "$version"
+# The blobstore's credentials are in the environment: bosh's output passes through redaction.
+cpi-ci redact --env PRIVATE_YML -- bosh finalize-release "$candidate" --version "$version"
 rm -f config/private.yml
 
 changelog=CHANGELOG.md
@@ -55,7 +56,7 @@ git commit -q -m "Final release $name $version"
 if [ -n "${PRIVATE_YML:-}" ]; then
   (umask 077 && printf '%s\n' "$PRIVATE_YML" >config/private.yml)
 fi
-bosh create-release "releases/$name/$name-$version.yml" --tarball "$scratch/$name-$version.tgz"
+cpi-ci redact --env PRIVATE_YML -- bosh create-release "releases/$name/$name-$version.yml" --tarball "$scratch/$name-$version.tgz"
 rm -f config/private.yml
 
 echo "$version" >"$scratch/version"
