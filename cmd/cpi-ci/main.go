@@ -37,8 +37,12 @@ var commands = map[string]command{
 	"bosh-version": {"order, filter and compute BOSH versions exactly as the bosh CLI does", runBoshVersion},
 	"concourse":    {"a real local Concourse (web, containerd worker, PostgreSQL, registry, emulator): up, down, status, fly", runConcourse},
 	"demo":         {"run the demo end to end on this machine", runDemo},
+	"execute":      {"run a Concourse task on this machine as a worker would (fly execute without a cluster)", runExecute},
 	"images":       {"render the images' Dockerfiles and build the images hermetically (OCI + base types)", runImages},
+	"junit":        {"turn go test -json on stdin into a JUnit XML report", runJUnit},
+	"redact":       {"run a command with the values of secret environment variables redacted from its output", runRedact},
 	"release":      {"abort the unfinished uploads killed bosh-release puts left", runRelease},
+	"sha256":       {"print files' SHA-256 as sha256sum does, with the CPU's SHA instructions", runSHA256},
 	"sim":          {"run the Alibaba Cloud emulator (ECS, OSS, STS, instance metadata) as a server", runSim},
 	"stemcell":     {"prune unpublished light stemcell images and delete whole versions", runStemcell},
 }
@@ -66,6 +70,10 @@ func run(ctx context.Context, args []string, s stdio) int {
 	if err := cmd.run(ctx, args[1:], s); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
+		}
+		var code exitCode
+		if errors.As(err, &code) {
+			return int(code) // the command has said what it had to
 		}
 		_, _ = fmt.Fprintf(s.err, "error: %s\n", err) // the exit status tells it too
 		return 1

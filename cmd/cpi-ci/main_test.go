@@ -23,6 +23,7 @@ func TestCLI(t *testing.T) {
 	suite("demo", testDemo)
 	suite("bosh-version", testBoshVersion)
 	suite("concourse and images", testConcourseCLI)
+	suite("task helpers: execute, junit, sha256", testTaskHelpers)
 	suite.Run(t)
 }
 

@@ -47,9 +47,9 @@ var Rules = []Rule{
 		Forbid: []string{"lib/concourse/...", "resources/...", "cmd/..."},
 	},
 	{
-		Name: "resource binaries link no emulator, test helper, local Concourse, image builder or Concourse code",
+		Name: "resource binaries link no emulator, test helper, local Concourse, local task executor, image builder or Concourse code",
 		From: []string{"resources/..."},
-		Forbid: append([]string{"lib/alicloud/sim/...", "lib/localconcourse/...", "lib/image/...",
+		Forbid: append([]string{"lib/alicloud/sim/...", "lib/localconcourse/...", "lib/concourse/localexec/...", "lib/image/...",
 			"github.com/concourse/concourse/...", "github.com/google/go-containerregistry/..."}, testHelpers...),
 	},
 	{
@@ -59,7 +59,7 @@ var Rules = []Rule{
 	},
 	{
 		Name:   "leaf packages import nothing of the pack",
-		From:   []string{"lib/problems", "lib/panics", "lib/tarsafe", "lib/yamlnode"},
+		From:   []string{"lib/problems", "lib/panics", "lib/tarsafe", "lib/yamlnode", "lib/junit"},
 		Forbid: []string{"..."},
 	},
 }

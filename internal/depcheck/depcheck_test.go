@@ -65,8 +65,10 @@ func testBroken(t *testing.T, context spec.G, it spec.S) {
 		{"resources/bosh-release", "github.com/concourse/concourse/atc/configvalidate", "resource binaries"},
 		{"resources/light-stemcell", "lib/localconcourse", "resource binaries"},
 		{"resources/bosh-release", "lib/image", "resource binaries"},
+		{"resources/light-stemcell", "lib/concourse/localexec", "resource binaries"},
 		{"resources/bosh-release", "github.com/google/go-containerregistry/pkg/registry", "resource binaries"},
 		{"lib/problems", "lib/concourse", "leaf packages"},
+		{"lib/junit", "lib/concourse", "leaf packages"},
 		{"lib/concourse", "lib/alicloud", "the protocol kit"},
 		{"lib/concourse/conformance", "lib/release", "the protocol kit"},
 	}

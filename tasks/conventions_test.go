@@ -1,0 +1,67 @@
+package tasks_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	. "github.com/onsi/gomega"
+	"github.com/sclevine/spec"
+	"gopkg.in/yaml.v3"
+
+	"github.com/bosh-alicloud/concourse-pack/lib/concourse/localexec"
+)
+
+// testConventions holds every task to docs/tasks.md's conventions.
+func testConventions(t *testing.T, context spec.G, it spec.S) {
+	var Expect = NewWithT(t).Expect
+
+	it("holds for every task", func() {
+		dirs, err := filepath.Glob("*/task.yml")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(dirs).NotTo(BeEmpty())
+		upperSnake := regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$`)
+		for _, file := range dirs {
+			name := filepath.Dir(file)
+			cfg, err := localexec.LoadConfig(file, localexec.Vars{Files: []string{"vars.example.yml"}})
+			Expect(err).NotTo(HaveOccurred(), name)
+
+			raw, err := os.ReadFile(file)
+			Expect(err).NotTo(HaveOccurred())
+			var doc struct {
+				ImageResource map[string]any `yaml:"image_resource"`
+			}
+			Expect(yaml.Unmarshal(raw, &doc)).To(Succeed())
+			Expect(doc.ImageResource).To(Equal(map[string]any{"type": "registry-image", "source": "((task_image))"}), name+": image_resource")
+
+			Expect(cfg.Inputs).NotTo(BeEmpty(), name)
+			Expect(cfg.Inputs[0].Name).To(Equal("concourse-pack"), name+": first input")
+			Expect(cfg.Run.Path).To(Equal("concourse-pack/tasks/"+name+"/task.sh"), name+": run.path")
+			Expect(cfg.Run.Dir).To(BeEmpty(), name)
+			for k := range cfg.Params {
+				Expect(k).To(MatchRegexp(upperSnake.String()), name+": param")
+			}
+
+			script := filepath.Join(name, "task.sh")
+			info, err := os.Stat(script)
+			Expect(err).NotTo(HaveOccurred(), name)
+			Expect(info.Mode().Perm()&0o111).NotTo(BeZero(), script+" is executable")
+			body, err := os.ReadFile(script)
+			Expect(err).NotTo(HaveOccurred())
+			lines := strings.Split(string(body), "\n")
+			Expect(lines[0]).To(Equal("#!/usr/bin/env bash"), script)
+			Expect(string(body)).To(ContainSubstring("\nset -euo pipefail\n"), script)
+			for _, banned := range []string{"wget ", "curl ", "BUILD_", "set -x", "set -o xtrace"} {
+				Expect(string(body)).NotTo(ContainSubstring(banned), script)
+			}
+		}
+	})
+
+	it("ships the vars every task file takes", func() {
+		cfg, err := localexec.LoadConfig("unit-tests/task.yml", localexec.Vars{Files: []string{"vars.example.yml"}})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(cfg.ImageResource.Source).To(HaveKeyWithValue("repository", "ghcr.io/bosh-alicloud/concourse-pack-task"))
+	})
+}
