@@ -114,7 +114,7 @@ func testBuildAndPromote(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 		r, candidate := buildCandidate("1.2.0-rc.1", "-i", "blobs="+repo.blobs, "-p", "BLOBS=lib-data.bin=lib/data.bin")
 		Expect(r.code).To(Equal(0), r.stderr+r.stdout)
 		tgz := filepath.Join(candidate, "fixture-cpi-1.2.0-rc.1.tgz")
-		tarball, err := release.InspectFile(tgz)
+		tarball, err := release.InspectFile(t.Context(), tgz)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(tarball.Manifest.Name).To(Equal("fixture-cpi"))
 		Expect(tarball.Manifest.Version).To(Equal("1.2.0-rc.1"))
@@ -192,7 +192,7 @@ func testBuildAndPromote(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 		Expect(os.ReadFile(filepath.Join(promoted, "version"))).To(Equal([]byte("1.2.0\n")))
 		Expect(os.ReadFile(filepath.Join(promoted, "tag"))).To(Equal([]byte("v1.2.0\n")))
 
-		final, err := release.InspectFile(filepath.Join(promoted, "fixture-cpi-1.2.0.tgz"))
+		final, err := release.InspectFile(t.Context(), filepath.Join(promoted, "fixture-cpi-1.2.0.tgz"))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(final.Manifest.Name).To(Equal("fixture-cpi"))
 		Expect(final.Manifest.Version).To(Equal("1.2.0"))
