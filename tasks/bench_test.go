@@ -48,7 +48,7 @@ func median(ds []time.Duration) time.Duration {
 // fixture module, every test run (-count=1) on a warm build cache.
 func BenchmarkUnitTests(b *testing.B) {
 	env := newTaskEnv(b)
-	src := cpiModule(b)
+	src := testtools.CPIModule(b)
 	mod := filepath.Join(src, "src", "bosh-alicloud-cpi")
 	home := b.TempDir()
 	goEnv := append(env.env(home), "GOFLAGS=-count=1")

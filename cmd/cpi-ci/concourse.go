@@ -167,8 +167,10 @@ func runConcourseUp(ctx context.Context, args []string, s stdio) error {
 		return err
 	}
 	// The rest of what pipelines need is no secret: a vars file for fly's -l.
-	vars := fmt.Sprintf("registry: %q\nalicloud_region: %q\nalicloud_bucket: %q\nalicloud_endpoint: %q\n",
-		account.Registry, account.Region, account.Bucket, account.Endpoint)
+	vars := fmt.Sprintf("registry: %q\nalicloud_region: %q\nalicloud_bucket: %q\nalicloud_endpoint: %q\n"+
+		"# the source of every pack task's image_resource (tasks/vars.example.yml): images/task in the registry\n"+
+		"task_image: {repository: %q, tag: latest, insecure: true}\n",
+		account.Registry, account.Region, account.Bucket, account.Endpoint, account.Registry+"/task")
 	if err := os.WriteFile(filepath.Join(dir, varsFile), []byte(vars), 0o644); err != nil {
 		return err
 	}
@@ -185,7 +187,7 @@ func runConcourseUp(ctx context.Context, args []string, s stdio) error {
 		"  fly      cpi-ci concourse fly --work-dir %s -- <fly args>   (target %q)\n"+
 		"  registry %s (insecure) holds the pack's images; base types: %s\n"+
 		"  emulator %s, metadata http://%s; ((alicloud_access_key_id)) and ((alicloud_access_key_secret)) from the credential manager\n"+
-		"  vars     %s (registry, alicloud_region, alicloud_bucket, alicloud_endpoint): fly set-pipeline -l it\n",
+		"  vars     %s (registry, alicloud_region, alicloud_bucket, alicloud_endpoint, task_image): fly set-pipeline or fly execute -l it\n",
 		localconcourse.Version, time.Since(upStart).Round(100*time.Millisecond), built.Round(100*time.Millisecond),
 		st.URL, localconcourse.User, filepath.Join(dir, "state.json"),
 		dir, localconcourse.Target,

@@ -4,7 +4,9 @@ package localconcourse
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -20,6 +22,9 @@ import (
 
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
+
+	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
+	"github.com/bosh-alicloud/concourse-pack/lib/release"
 )
 
 func init() {
@@ -226,6 +231,37 @@ func testE2E(t *testing.T, context spec.G, it spec.S) {
 		Expect(out).To(ContainSubstring(`PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"`))
 		Expect(out).To(ContainSubstring("input says: hello from the host"))
 		Expect(out).To(ContainSubstring("RAM role: ConcourseWorker"))
+
+		// The pack's own tasks, task.yml unchanged, on the task image (images/task) from the
+		// registry: fly uploads the inputs (-i) and downloads the outputs (-o).
+		pack := t.TempDir()
+		Expect(exec.Command("cp", "-a", filepath.Join(root, "tasks"), pack).Run()).To(Succeed())
+		reports := t.TempDir()
+		out, _ = step(true, "execute", "-c", filepath.Join(root, "tasks/unit-tests/task.yml"), "-l", vars,
+			"-i", "concourse-pack="+pack, "-i", "bosh-cpi-src="+testtools.CPIModule(t), "-o", "test-reports="+reports)
+		Expect(out).To(ContainSubstring("skipping integration package bosh-alicloud-cpi/integration"))
+		junit, err := os.ReadFile(filepath.Join(reports, "junit.xml"))
+		Expect(err).NotTo(HaveOccurred(), "the report came back with -o")
+		Expect(string(junit)).To(MatchRegexp(`<testsuites[^>]* tests="2"[^>]* failures="0"`))
+
+		base := t.TempDir()
+		rel := testtools.NewRelease(t, filepath.Join(base, "bosh-cpi-src"), "fixture-cpi", "e2e")
+		number := filepath.Join(base, "version")
+		Expect(os.MkdirAll(number, 0o755)).To(Succeed())
+		Expect(os.WriteFile(filepath.Join(number, "number"), []byte("1.2.3-rc.4\n"), 0o644)).To(Succeed())
+		candidate := t.TempDir()
+		out, _ = step(true, "execute", "-c", filepath.Join(root, "tasks/build-candidate/task.yml"), "-l", vars,
+			"-i", "concourse-pack="+pack, "-i", "bosh-cpi-src="+rel.Dir, "-i", "version="+number, "-o", "candidate="+candidate)
+		tgz := filepath.Join(candidate, "fixture-cpi-1.2.3-rc.4.tgz")
+		tarball, err := release.InspectFile(t.Context(), tgz)
+		Expect(err).NotTo(HaveOccurred(), "the candidate came back with -o and its archives match release.MF")
+		Expect(tarball.Manifest.Version).To(Equal("1.2.3-rc.4"))
+		sum, err := os.ReadFile(tgz + ".sha256")
+		Expect(err).NotTo(HaveOccurred())
+		data, err := os.ReadFile(tgz)
+		Expect(err).NotTo(HaveOccurred())
+		digest := sha256.Sum256(data)
+		Expect(string(sum)).To(ContainSubstring(hex.EncodeToString(digest[:])))
 
 		out, _ = step(true, "builds", "-p", "e2e")
 		for _, job := range []string{"publish", "consume", "build-stemcell", "use-stemcell"} {
