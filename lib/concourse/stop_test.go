@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
 
+	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
 	"github.com/bosh-alicloud/concourse-pack/lib/problems"
 )
@@ -32,7 +32,7 @@ func stopped(t *testing.T, binary string, params map[string]any, dest string, si
 	cmd.Stdin = bytes.NewReader(body)
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	var stdout bytes.Buffer
-	stderr := &syncBuffer{}
+	stderr := &testtools.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = &stdout, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -177,22 +177,4 @@ func testPaths(t *testing.T, context spec.G, it spec.S) {
 		_, err := env.ReadFile("params.version_file", "big")
 		Expect(err).To(MatchError(`params.version_file "big" holds more than 65536 bytes`))
 	})
-}
-
-// syncBuffer is a bytes.Buffer a child process writes to while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

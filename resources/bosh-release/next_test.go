@@ -69,24 +69,6 @@ func members(t *testing.T, data []byte) []string {
 	}
 }
 
-// lockedBuffer is a buffer a process writes while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // releaseBuild is a build directory holding a copy of the release directory base as
 // "cpi-release", its job printing variant.
 func releaseBuild(t *testing.T, base, variant string) string {
@@ -226,7 +208,7 @@ func testNextVersions(t *testing.T, when spec.G, it spec.S, binary string, f *fi
 		cmd.Stdin = bytes.NewReader(body)
 		cmd.Env = append(os.Environ(), "NO_COLOR=1", "BUILD_NAME=9", "HOME="+testtools.Home(t),
 			"PATH="+filepath.Dir(testtools.Bosh(t))+string(os.PathListSeparator)+os.Getenv("PATH"))
-		var stderr lockedBuffer // read while the put runs
+		var stderr testtools.SyncBuffer // read while the put runs
 		cmd.Stderr = &stderr
 		Expect(cmd.Start()).To(Succeed())
 		t.Cleanup(func() { _ = cmd.Process.Kill() }) // a no-op once it has exited

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -55,7 +54,7 @@ func testInput(t *testing.T, it spec.S, binary string) {
 		}
 		return out
 	}
-	start := func(step string, request any, dir string) (*exec.Cmd, *bytes.Buffer, *syncBuffer, chan error) {
+	start := func(step string, request any, dir string) (*exec.Cmd, *bytes.Buffer, *testtools.SyncBuffer, chan error) {
 		body, _ := json.Marshal(request) // maps of strings, numbers and lists always encode
 		args := []string{step}
 		if dir != "" {
@@ -64,7 +63,7 @@ func testInput(t *testing.T, it spec.S, binary string) {
 		cmd := exec.Command(binary, args...)
 		cmd.Stdin = bytes.NewReader(body)
 		cmd.Env = append(os.Environ(), "NO_COLOR=1")
-		stdout, stderr := &bytes.Buffer{}, &syncBuffer{}
+		stdout, stderr := &bytes.Buffer{}, &testtools.SyncBuffer{}
 		cmd.Stdout, cmd.Stderr = stdout, stderr
 		Expect(cmd.Start()).To(Succeed())
 		exited := make(chan error, 1)
@@ -72,7 +71,7 @@ func testInput(t *testing.T, it spec.S, binary string) {
 		return cmd, stdout, stderr, exited
 	}
 	// wait waits at most limit for the step to end, and returns its exit code.
-	wait := func(cmd *exec.Cmd, exited chan error, stderr *syncBuffer, limit time.Duration) int {
+	wait := func(cmd *exec.Cmd, exited chan error, stderr *testtools.SyncBuffer, limit time.Duration) int {
 		select {
 		case err := <-exited:
 			var exitErr *exec.ExitError
@@ -193,22 +192,4 @@ func testInput(t *testing.T, it spec.S, binary string) {
 		Expect(stderr).To(ContainSubstring("the bucket no-such-bucket does not exist in cn-hangzhou"))
 		Expect(stderr).NotTo(ContainSubstring("not found"))
 	})
-}
-
-// syncBuffer is a bytes.Buffer a child process writes to while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
