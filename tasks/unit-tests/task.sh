@@ -31,12 +31,19 @@ if [ "${#pkgs[@]}" -eq 0 ]; then
   exit 1
 fi
 
-vet=0
-go vet "${mod[@]}" "${pkgs[@]}" || vet=$?
+# go vet runs beside go test (both read the same build cache, which is safe to share); its
+# output is shown once it is done, so the two never interleave.
+vet_log=$(mktemp)
+go vet "${mod[@]}" "${pkgs[@]}" >"$vet_log" 2>&1 &
+vet_pid=$!
 set +e
 go test "${mod[@]}" -json "${pkgs[@]}" | cpi-ci junit -o "$reports/junit.xml"
 status=("${PIPESTATUS[@]}")
+wait "$vet_pid"
+vet=$?
 set -e
+cat "$vet_log" >&2
+rm -f "$vet_log"
 
 if [ "${status[1]}" -ne 0 ]; then
   echo "unit-tests: the JUnit report could not be written" >&2
