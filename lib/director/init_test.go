@@ -12,5 +12,6 @@ func TestDirector(t *testing.T) {
 	suite("revisions", testRevisions)
 	suite("operation lock", testLock)
 	suite("leases", testLeases)
+	suite("create, destroy and register", testEnvs)
 	suite.Run(t)
 }

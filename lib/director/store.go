@@ -62,6 +62,7 @@ type Part struct {
 	Object string `json:"object"` // relative to the store's prefix
 	SHA256 string `json:"sha256"`
 	Size   int64  `json:"size"`
+	Secret bool   `json:"secret,omitempty"` // restored 0600 (a private key)
 }
 
 // Revision is one immutable record of an env after a change.
@@ -185,6 +186,12 @@ func (s Store) PutPart(ctx context.Context, env string, data []byte) (Part, erro
 		return Part{}, err
 	}
 	return p, nil
+}
+
+func sha256File(r io.Reader) (string, int64, error) {
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	return hex.EncodeToString(h.Sum(nil)), n, err
 }
 
 // ReadPart returns a part's bytes, verified against its digest.
