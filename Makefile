@@ -24,6 +24,7 @@ build:
 	$(GOBUILD) -o $(BIN)/cpi-ci ./cmd/cpi-ci
 	$(GOBUILD) -o $(BIN)/bosh-release-resource ./resources/bosh-release
 	$(GOBUILD) -o $(BIN)/light-stemcell-resource ./resources/light-stemcell
+	$(GOBUILD) -o $(BIN)/director-env-resource ./resources/director-env
 
 ## tools: the real bosh CLI and fly into bin/ (one Go module each under tools/)
 tools: $(BIN)/bosh $(BIN)/fly

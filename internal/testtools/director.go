@@ -1,9 +1,13 @@
 package testtools
 
 import (
+	"context"
+	"io"
+
 	"archive/tar"
 	"compress/gzip"
 	"fmt"
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -190,4 +194,19 @@ func writeStemcell(t testing.TB, path, version string, imageIDs map[string]strin
 			t.Fatal(err)
 		}
 	}
+}
+
+// GetObject reads an object behind the resource's back.
+func (c *Cloud) GetObject(t testing.TB, key string) []byte {
+	t.Helper()
+	result, err := c.oss.GetObject(context.Background(), &oss.GetObjectRequest{Bucket: oss.Ptr(c.Bucket), Key: oss.Ptr(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = result.Body.Close() }() // read-only
+	data, err := io.ReadAll(result.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

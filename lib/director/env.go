@@ -68,7 +68,7 @@ type CreateRequest struct {
 	Dir             string
 	Manifest        string
 	OpsFiles        []string
-	Vars            map[string]string
+	Vars            map[string]any
 	VarsFiles       []string
 	Metadata        json.RawMessage // the environment task's metadata (a JSON object)
 	Lease           string          // the lease token, required when the env is leased
@@ -114,17 +114,15 @@ func saveContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // Create runs create-env for the env (an update when it exists) and stores a revision whatever
 // happens; when bosh fails the error is returned after the revision is stored.
 func (r Runner) Create(ctx context.Context, req CreateRequest) (Revision, error) {
-	lock, lease, latest, found, err := r.begin(ctx, req.Env, req.Lease, "create")
-	if err != nil {
+	if err := CheckEnvName(req.Env); err != nil {
 		return Revision{}, err
 	}
-	defer r.unlock(ctx, lock)
+	// Bad input fails before anything is locked or written.
 	w, err := newWorkspace(r.Work, req.Env)
 	if err != nil {
 		return Revision{}, err
 	}
 	defer r.cleanup(w)
-
 	creds, err := r.Credentials(ctx)
 	if err != nil {
 		return Revision{}, err
@@ -138,6 +136,11 @@ func (r Runner) Create(ctx context.Context, req CreateRequest) (Revision, error)
 			return Revision{}, fmt.Errorf("refusing to create env %s: %w", req.Env, err)
 		}
 	}
+	lock, lease, latest, found, err := r.begin(ctx, req.Env, req.Lease, "create")
+	if err != nil {
+		return Revision{}, err
+	}
+	defer r.unlock(ctx, lock)
 	if found && latest.Live() {
 		if err := r.Store.restore(ctx, Revision{Env: latest.Env, Number: latest.Number, Parts: pick(latest.Parts, PartState, PartCreds)}, w); err != nil {
 			return Revision{}, err
@@ -340,7 +343,7 @@ func (r Runner) lightAfter(w workspace, before []string, stem manifestStemcell, 
 // run gives bosh the workspace: the manifest, state, vars store and the cloud credentials in
 // a 0600 vars file, with every secret of creds.yml known to the log before bosh prints a line.
 func (r Runner) run(ctx context.Context, w workspace, creds Credentials, command func(context.Context, boshcli.Env) error) error {
-	cloud, err := w.writeSecret("cloud-credentials.yml", map[string]string{
+	cloud, err := w.writeSecret("cloud-credentials.yml", map[string]any{
 		"access_key_id": creds.AccessKeyID, "access_key_secret": creds.AccessKeySecret, "security_token": creds.SecurityToken,
 	})
 	if err != nil {

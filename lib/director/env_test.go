@@ -57,7 +57,7 @@ func (h *envHarness) runner(t *testing.T) director.Runner {
 
 func (h *envHarness) request() director.CreateRequest {
 	f := h.fixture
-	vars := map[string]string{}
+	vars := map[string]any{}
 	for k, v := range f.Vars {
 		vars[k] = v
 	}

@@ -50,7 +50,7 @@ func (w workspace) remove() error           { return os.RemoveAll(w.dir) }
 
 // writeSecret writes a vars file only bosh reads: 0600, in a 0700 directory, removed with the
 // workspace, never stored.
-func (w workspace) writeSecret(name string, vars map[string]string) (string, error) {
+func (w workspace) writeSecret(name string, vars map[string]any) (string, error) {
 	body, err := json.Marshal(vars) // JSON is YAML: no quoting to get wrong
 	if err != nil {
 		return "", err
