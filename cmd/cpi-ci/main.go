@@ -37,6 +37,7 @@ var commands = map[string]command{
 	"bosh-version": {"order, filter and compute BOSH versions exactly as the bosh CLI does", runBoshVersion},
 	"concourse":    {"a real local Concourse (web, containerd worker, PostgreSQL, registry, emulator): up, down, status, fly", runConcourse},
 	"demo":         {"run the demo end to end on this machine", runDemo},
+	"director":     {"director envs (bosh-director-env resource): break expired leases", runDirector},
 	"images":       {"render the images' Dockerfiles and build the images hermetically (OCI + base types)", runImages},
 	"sim":          {"run the Alibaba Cloud emulator (ECS, OSS, STS, instance metadata) as a server", runSim},
 	"stemcell":     {"prune unpublished light stemcell images and delete whole versions", runStemcell},
