@@ -48,7 +48,7 @@ type Runner struct {
 	Work        string        // a scratch directory for workspaces
 	Who         string        // the build, recorded in revisions and the lock
 	LockTTL     time.Duration // how long a dead run keeps the lock; 12 hours when zero
-	LeaseTTL    time.Duration // a holder's change renews its lease by this; 0 keeps the expiry
+	LeaseTTL    time.Duration // a holder's change renews its lease by this; 0: by the lease's own length
 }
 
 // SaveTimeout bounds storing a revision after the run was stopped (SIGTERM): Concourse kills

@@ -136,8 +136,9 @@ func (s Store) Holder(ctx context.Context, env string) (Lease, bool, error) {
 }
 
 // Authorize checks that token may change env: required when env is leased, and then it must be
-// the lease's. It renews a held lease by ttl and returns it (nil when env is not leased).
-func (s Store) Authorize(ctx context.Context, env, token string, ttl time.Duration) (*Lease, error) {
+// the lease's. It renews a held lease (renew > 0: by renew; 0: by its own length; < 0: not) and
+// returns it (nil when env is not leased).
+func (s Store) Authorize(ctx context.Context, env, token string, renew time.Duration) (*Lease, error) {
 	h, found, err := s.readHold(ctx, leaseName(env))
 	if err != nil {
 		return nil, err
@@ -153,8 +154,12 @@ func (s Store) Authorize(ctx context.Context, env, token string, ttl time.Durati
 	case subtle.ConstantTimeCompare([]byte(token), []byte(h.Token)) != 1:
 		return nil, fmt.Errorf("env %s: params.lease is not the token of the lease held by %s until %s", env, h.Holder, h.Expires.Format(time.RFC3339))
 	}
-	if ttl > 0 {
-		h.Expires = s.now().Add(ttl)
+	if renew >= 0 {
+		if renew == 0 {
+			renew = h.Expires.Sub(h.Taken)
+		}
+		h.Taken = s.now()
+		h.Expires = h.Taken.Add(renew)
 		body, _ := json.Marshal(h) // strings and times always encode
 		if _, err := s.Objects.Put(ctx, leaseName(env), body, alicloud.PutOptions{ContentType: "application/json"}); err != nil {
 			return nil, err
@@ -168,7 +173,7 @@ func (s Store) Authorize(ctx context.Context, env, token string, ttl time.Durati
 
 // Release gives env's lease back; only its token may. The released revision is returned.
 func (s Store) Release(ctx context.Context, env, token, who string, log Log) (Revision, error) {
-	if _, err := s.Authorize(ctx, env, token, 0); err != nil {
+	if _, err := s.Authorize(ctx, env, token, -1); err != nil {
 		return Revision{}, err
 	}
 	if token == "" {

@@ -95,13 +95,8 @@ func out(ctx context.Context, env concourse.Env, o opened, source Source, params
 }
 
 // leaseRenewal is how long a holder's create or destroy extends the lease: lease_ttl when given,
-// else the default.
-func leaseRenewal(params PutParams) time.Duration {
-	if params.LeaseTTL > 0 {
-		return params.LeaseTTL.Std()
-	}
-	return defaultLeaseTTL
-}
+// else the lease's own length (0).
+func leaseRenewal(params PutParams) time.Duration { return params.LeaseTTL.Std() }
 
 // targetEnv is the env an action changes: source.env, or params.env of a pool (or the env of
 // the lease directory's get).
