@@ -23,7 +23,7 @@ var double struct {
 
 // BoshDouble returns the bosh test double (internal/boshdouble), built once per test process,
 // and sets BOSH_DOUBLE_REAL for t so its `interpolate` runs the real bosh CLI.
-func BoshDouble(t *testing.T) string {
+func BoshDouble(t testing.TB) string {
 	t.Helper()
 	root, err := ModuleRoot()
 	if err != nil {

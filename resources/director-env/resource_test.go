@@ -54,7 +54,7 @@ type harness struct {
 	env     []string
 }
 
-func newHarness(t *testing.T, tweaks ...func(*sim.Config)) *harness {
+func newHarness(t testing.TB, tweaks ...func(*sim.Config)) *harness {
 	h := &harness{cloud: testtools.NewCloud(t, tweaks...), double: testtools.BoshDouble(t)}
 	h.fixture = testtools.NewDirectorFixture(t, t.TempDir(), h.cloud.Region)
 	h.journal = filepath.Join(t.TempDir(), "journal")
@@ -67,7 +67,7 @@ func newHarness(t *testing.T, tweaks ...func(*sim.Config)) *harness {
 	return h
 }
 
-func (h *harness) command(t *testing.T, binary, verb string, request any, dir string, extraEnv ...string) *exec.Cmd {
+func (h *harness) command(t testing.TB, binary, verb string, request any, dir string, extraEnv ...string) *exec.Cmd {
 	t.Helper()
 	body, _ := json.Marshal(request) // maps of strings, numbers and lists always encode
 	args := []string{verb}
@@ -81,7 +81,7 @@ func (h *harness) command(t *testing.T, binary, verb string, request any, dir st
 	return cmd
 }
 
-func (h *harness) run(t *testing.T, binary, verb string, request any, dir string, extraEnv ...string) step {
+func (h *harness) run(t testing.TB, binary, verb string, request any, dir string, extraEnv ...string) step {
 	t.Helper()
 	cmd := h.command(t, binary, verb, request, dir, extraEnv...)
 	var stdout, stderr bytes.Buffer
@@ -90,7 +90,7 @@ func (h *harness) run(t *testing.T, binary, verb string, request any, dir string
 	return finish(t, stdout.String(), stderr.String(), err)
 }
 
-func finish(t *testing.T, stdout, stderr string, err error) step {
+func finish(t testing.TB, stdout, stderr string, err error) step {
 	t.Helper()
 	s := step{stdout: stdout, stderr: stderr}
 	var exitErr *exec.ExitError
@@ -119,12 +119,12 @@ func (h *harness) createParams(extra map[string]any) map[string]any {
 	return p
 }
 
-func (h *harness) put(t *testing.T, binary string, params map[string]any, extraEnv ...string) step {
+func (h *harness) put(t testing.TB, binary string, params map[string]any, extraEnv ...string) step {
 	t.Helper()
 	return h.run(t, binary, "out", map[string]any{"source": h.source, "params": params}, h.fixture.Dir, extraEnv...)
 }
 
-func (h *harness) get(t *testing.T, binary string, v concourse.Version, dest string) step {
+func (h *harness) get(t testing.TB, binary string, v concourse.Version, dest string) step {
 	t.Helper()
 	return h.run(t, binary, "in", map[string]any{"source": h.source, "version": v}, dest)
 }
