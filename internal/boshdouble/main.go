@@ -9,6 +9,10 @@
 // it is handed by appending `delete_stemcell <cid>` to $BOSH_DOUBLE_LOG. `interpolate` runs
 // the real bosh CLI at $BOSH_DOUBLE_REAL (default: bosh-real on PATH).
 //
+// With BOSH_DOUBLE_ECS_ENDPOINT (and BOSH_DOUBLE_REGION) set, delete_stemcell really deletes the
+// image through ECS there (the emulator), with the credentials of its vars file, as the real CPI
+// does; BOSH_DOUBLE_HEAVY_CID is the image a heavy stemcell's create_stemcell "uploads".
+//
 // Faults, by environment: BOSH_DOUBLE_FAIL=1 fails after writing partial state;
 // BOSH_DOUBLE_SLEEP=<duration> waits after writing partial state (to be stopped: on SIGTERM it
 // exits at once with what it wrote); BOSH_DOUBLE_STATE_PAD=<bytes> pads the state file.
@@ -17,6 +21,7 @@ package main
 import (
 	"archive/tar"
 	"compress/gzip"
+	"context"
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/hex"
@@ -33,6 +38,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"gopkg.in/yaml.v3"
 )
 
@@ -227,7 +233,9 @@ func run(argv []string) error {
 
 	if a.command == "delete-env" {
 		for _, s := range st.Stemcells {
-			journal("delete_stemcell %s", s.CID)
+			if err := deleteStemcell(s.CID, vars); err != nil {
+				return err
+			}
 		}
 		if st.CurrentVMCID != "" {
 			journal("delete_vm %s", st.CurrentVMCID)
@@ -246,6 +254,9 @@ func run(argv []string) error {
 	}
 	if current.ID == "" {
 		current = stemcellRecord{ID: "sc-" + random(4), Name: stemcellName, Version: stemcellVersion, APIVersion: 3, CID: stemcellCID}
+		if current.CID == "" {
+			current.CID = os.Getenv("BOSH_DOUBLE_HEAVY_CID")
+		}
 		if current.CID == "" {
 			current.CID = "m-heavy" + random(6)
 		}
@@ -286,13 +297,34 @@ func run(argv []string) error {
 	for _, s := range st.Stemcells {
 		if s.ID == current.ID {
 			kept = append(kept, s)
-		} else {
-			journal("delete_stemcell %s", s.CID)
+		} else if err := deleteStemcell(s.CID, vars); err != nil {
+			return err
 		}
 	}
 	st.Stemcells = kept
 	fmt.Println("Finished deploying")
 	return save()
+}
+
+// deleteStemcell is the CPI's delete_stemcell: it deletes the image it is given.
+func deleteStemcell(cid string, vars map[string]any) error {
+	journal("delete_stemcell %s", cid)
+	endpoint := os.Getenv("BOSH_DOUBLE_ECS_ENDPOINT")
+	if endpoint == "" {
+		return nil
+	}
+	id, _ := vars["access_key_id"].(string)
+	secret, _ := vars["access_key_secret"].(string)
+	token, _ := vars["security_token"].(string)
+	region := os.Getenv("BOSH_DOUBLE_REGION")
+	session, err := alicloud.NewSession(alicloud.Cloud{AccessKeyID: id, AccessKeySecret: secret, SecurityToken: token,
+		Region: region, Bucket: "unused-bucket", ECSEndpoint: endpoint}, alicloud.Options{})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return session.DeleteImage(ctx, region, cid)
 }
 
 // checkFiles needs every file the manifest references by path (relative to the working

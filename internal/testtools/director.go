@@ -152,8 +152,8 @@ func NewDirectorFixture(t testing.TB, dir, region string) DirectorFixture {
 	write("bosh-release/bosh.tgz", "bosh release bytes", 0o644)
 	write("cpi-release/cpi.tgz", "cpi release bytes v1", 0o644)
 	write("keys/jumpbox.key", f.JumpboxKey, 0o600)
-	writeStemcell(t, filepath.Join(dir, f.Light), "1.484", map[string]string{region: f.LightID})
-	writeStemcell(t, filepath.Join(dir, f.Heavy), "1.485", nil)
+	WriteStemcell(t, filepath.Join(dir, f.Light), "1.484", map[string]string{region: f.LightID})
+	WriteStemcell(t, filepath.Join(dir, f.Heavy), "1.485", nil)
 	f.Vars = map[string]string{
 		"bosh_release": filepath.Join(dir, "bosh-release/bosh.tgz"), "cpi_release": "../cpi-release/cpi.tgz",
 		"stemcell": filepath.Join(dir, f.Light), "private_key": "../keys/jumpbox.key",
@@ -163,7 +163,9 @@ func NewDirectorFixture(t testing.TB, dir, region string) DirectorFixture {
 	return f
 }
 
-func writeStemcell(t testing.TB, path, version string, imageIDs map[string]string) {
+// WriteStemcell writes a stemcell tarball (stemcell.MF and an empty image): light when imageIDs
+// (region → image) is given.
+func WriteStemcell(t testing.TB, path, version string, imageIDs map[string]string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
 	"github.com/bosh-alicloud/concourse-pack/lib/boshcli"
 	"github.com/bosh-alicloud/concourse-pack/lib/concourse"
 	"github.com/bosh-alicloud/concourse-pack/lib/director"
@@ -34,7 +36,7 @@ type syncBuffer struct {
 }
 
 func newHarness(t *testing.T) *envHarness {
-	h := &envHarness{cloud: testtools.NewCloud(t), double: testtools.BoshDouble(t), stderr: &syncBuffer{}}
+	h := &envHarness{cloud: testtools.NewCloud(t, func(c *sim.Config) { c.ImportDuration = 20 * time.Millisecond }), double: testtools.BoshDouble(t), stderr: &syncBuffer{}}
 	h.store = newStore(t, h.cloud, nil)
 	h.fixture = testtools.NewDirectorFixture(t, t.TempDir(), h.cloud.Region)
 	h.journal = filepath.Join(t.TempDir(), "journal")
@@ -80,6 +82,28 @@ func (h *envHarness) everyObject(t *testing.T, env string) map[string]string {
 		out[key] = string(data)
 	}
 	return out
+}
+
+// importImage imports a raw disk into an Available image, as a light stemcell's (or a CPI's
+// create_stemcell) would be.
+func importImage(t *testing.T, s *alicloud.Session, cloud *testtools.Cloud, name string) string {
+	ctx := context.Background()
+	store, err := s.Store()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Put(ctx, "images/"+name+".img", []byte("raw disk"), alicloud.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.ImportImage(ctx, cloud.Region, alicloud.ImportRequest{Name: name, Bucket: cloud.Bucket, Object: "images/" + name + ".img",
+		DiskSizeGiB: 5, Format: "RAW", Architecture: "x86_64", OSType: "linux", Platform: "Ubuntu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WaitImage(ctx, cloud.Region, id, alicloud.WaitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 func testEnvs(t *testing.T, when spec.G, it spec.S) {
@@ -207,23 +231,36 @@ func testEnvs(t *testing.T, when spec.G, it spec.S) {
 		Expect(again.Number).To(Equal(r.Number), "destroying a destroyed env changes nothing")
 	})
 
-	it("keeps a light stemcell's image out of delete-env, but lets bosh delete a heavy one", func() {
+	it("keeps a light stemcell's image Available through delete-env, while bosh deletes a heavy one's (with a double that deletes every stemcell it is handed)", func() {
+		session, err := alicloud.NewSession(alicloud.Cloud{AccessKeyID: h.cloud.KeyID, AccessKeySecret: h.cloud.Secret, Region: h.cloud.Region,
+			Bucket: h.cloud.Bucket, OSSEndpoint: h.cloud.URL, ECSEndpoint: h.cloud.URL}, alicloud.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		light, heavy := importImage(t, session, h.cloud, "light"), importImage(t, session, h.cloud, "heavy")
+		testtools.WriteStemcell(t, filepath.Join(h.fixture.Dir, h.fixture.Light), "1.484", map[string]string{h.cloud.Region: light})
+		t.Setenv("BOSH_DOUBLE_ECS_ENDPOINT", h.cloud.URL)
+		t.Setenv("BOSH_DOUBLE_REGION", h.cloud.Region)
+		t.Setenv("BOSH_DOUBLE_HEAVY_CID", heavy)
+
 		r, err := h.runner(t).Create(ctx, h.request())
 		Expect(err).NotTo(HaveOccurred(), h.stderr.String())
-		Expect(r.LightStemcells).To(Equal([]string{h.fixture.LightID}))
+		Expect(r.LightStemcells).To(Equal([]string{light}))
 		_, err = h.runner(t).Destroy(ctx, "bats", "")
 		Expect(err).NotTo(HaveOccurred(), h.stderr.String())
-		Expect(h.journalLines()).NotTo(ContainSubstring("delete_stemcell " + h.fixture.LightID))
-		Expect(h.stderr.String()).To(ContainSubstring("keeping light stemcell images " + h.fixture.LightID + " out of delete-env"))
+		Expect(h.stderr.String()).To(ContainSubstring("keeping light stemcell images " + light + " out of delete-env"))
+		image, err := session.Image(ctx, h.cloud.Region, light)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(image.Status).To(Equal("Available"))
 
-		heavy := h.request()
-		heavy.Env = "heavy"
-		heavy.Vars["stemcell"] = filepath.Join(h.fixture.Dir, h.fixture.Heavy)
-		_, err = h.runner(t).Create(ctx, heavy)
+		req := h.request()
+		req.Env = "heavy"
+		req.Vars["stemcell"] = filepath.Join(h.fixture.Dir, h.fixture.Heavy)
+		created, err := h.runner(t).Create(ctx, req)
 		Expect(err).NotTo(HaveOccurred(), h.stderr.String())
+		Expect(created.LightStemcells).To(BeEmpty())
 		_, err = h.runner(t).Destroy(ctx, "heavy", "")
 		Expect(err).NotTo(HaveOccurred(), h.stderr.String())
-		Expect(h.journalLines()).To(MatchRegexp(`delete_stemcell m-heavy`), "the control case: a heavy stemcell is bosh's to delete")
+		_, err = session.Image(ctx, h.cloud.Region, heavy)
+		Expect(alicloud.HasCode(err, "ImageNotFound")).To(BeTrue(), "the control case: a heavy stemcell's image is bosh's to delete, got %v", err)
 	})
 
 	it("does not redeploy an update to the same light stemcell, and keeps a replaced light one out of create-env", func() {
