@@ -12,7 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/boshcli"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/builder"
 	"gopkg.in/yaml.v3"
 )
 
@@ -36,6 +38,11 @@ type Credentials struct {
 	SecurityToken   string
 }
 
+// Images looks up a stemcell's image; *alicloud.Session is one.
+type Images interface {
+	Image(ctx context.Context, region, id string) (alicloud.Image, error)
+}
+
 // Runner changes envs: create (or update), destroy and register, each under the env's
 // operation lock, each storing a revision before it returns, also when bosh fails or the run
 // is stopped.
@@ -49,6 +56,10 @@ type Runner struct {
 	Who         string        // the build, recorded in revisions and the lock
 	LockTTL     time.Duration // how long a dead run keeps the lock; 12 hours when zero
 	LeaseTTL    time.Duration // a holder's change renews its lease by this; 0: by the lease's own length
+	// Images, when set, recognises light stemcells in a state by their image's tags (the
+	// light-stemcell builder's), in Region unless the manifest's CPI names another.
+	Images Images
+	Region string
 }
 
 // SaveTimeout bounds storing a revision after the run was stopped (SIGTERM): Concourse kills
@@ -156,7 +167,7 @@ func (r Runner) Create(ctx context.Context, req CreateRequest) (Revision, error)
 	}
 	light := []string(nil)
 	if found && latest.Live() {
-		light = latest.LightStemcells
+		light = r.tagged(ctx, w, manifest, latest.LightStemcells)
 	}
 	if w.exists(StateFile) && len(light) > 0 {
 		keep := ""
@@ -322,6 +333,61 @@ func (r Runner) restoreCache(ctx context.Context, latest Revision, key string, w
 	logf(r.Log, "restored the compiled CPI packages kept with revision %d", latest.Number)
 }
 
+// tagged adds to known the state's stemcells whose image carries the light-stemcell builder's
+// tags (a state made elsewhere, or by an earlier pack, does not say which are light). An image
+// that cannot be looked up is counted as light: leaking an image beats deleting a published one.
+func (r Runner) tagged(ctx context.Context, w workspace, manifest []byte, known []string) []string {
+	out := slices.Clone(known)
+	if r.Images == nil {
+		return out
+	}
+	_, stemcells, err := readState(w.path(StateFile))
+	if err != nil {
+		return out
+	}
+	region := cpiRegion(manifest)
+	if region == "" {
+		region = r.Region
+	}
+	for _, s := range stemcells {
+		if s.CID == "" || slices.Contains(out, s.CID) {
+			continue
+		}
+		image, err := r.Images.Image(ctx, region, s.CID)
+		switch {
+		case alicloud.HasCode(err, "ImageNotFound"):
+			continue // nothing left to protect
+		case err != nil:
+			logf(r.Log, "warning: could not look up stemcell image %s (%v): keeping it out of bosh's reach as if it were light", s.CID, err)
+			out = append(out, s.CID)
+		default:
+			tags := image.TagMap()
+			if tags[builder.TagStemcell] != "" && tags[builder.TagStemcellVersion] != "" {
+				logf(r.Log, "stemcell image %s carries the light-stemcell builder's tags: it is light", s.CID)
+				out = append(out, s.CID)
+			}
+		}
+	}
+	return out
+}
+
+// cpiRegion is the region the manifest's CPI works in (cloud_provider.properties.alicloud.region).
+func cpiRegion(manifest []byte) string {
+	var doc struct {
+		CloudProvider struct {
+			Properties struct {
+				Alicloud struct {
+					Region string `yaml:"region"`
+				} `yaml:"alicloud"`
+			} `yaml:"properties"`
+		} `yaml:"cloud_provider"`
+	}
+	if yaml.Unmarshal(manifest, &doc) != nil {
+		return ""
+	}
+	return doc.CloudProvider.Properties.Alicloud.Region
+}
+
 // lightAfter lists the light stemcell images the state holds after a run.
 func (r Runner) lightAfter(w workspace, before []string, stem manifestStemcell, hasStemcell bool) []string {
 	doc, stemcells, err := readState(w.path(StateFile))
@@ -480,8 +546,8 @@ func (r Runner) deleteEnv(ctx context.Context, w workspace, base Revision, lease
 			return Revision{}, err
 		}
 		r.restoreCache(ctx, base, base.CacheKey, w)
-		if len(base.LightStemcells) > 0 && w.exists(StateFile) {
-			dropped, err := dropLightStemcells(w.path(StateFile), base.LightStemcells, "")
+		if light := r.tagged(ctx, w, manifest, base.LightStemcells); len(light) > 0 && w.exists(StateFile) {
+			dropped, err := dropLightStemcells(w.path(StateFile), light, "")
 			if err != nil {
 				return Revision{}, err
 			}

@@ -86,7 +86,7 @@ func (h *envHarness) everyObject(t *testing.T, env string) map[string]string {
 
 // importImage imports a raw disk into an Available image, as a light stemcell's (or a CPI's
 // create_stemcell) would be.
-func importImage(t *testing.T, s *alicloud.Session, cloud *testtools.Cloud, name string) string {
+func importImage(t *testing.T, s *alicloud.Session, cloud *testtools.Cloud, name string, tags ...map[string]string) string {
 	ctx := context.Background()
 	store, err := s.Store()
 	if err != nil {
@@ -95,8 +95,12 @@ func importImage(t *testing.T, s *alicloud.Session, cloud *testtools.Cloud, name
 	if _, err := store.Put(ctx, "images/"+name+".img", []byte("raw disk"), alicloud.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	id, err := s.ImportImage(ctx, cloud.Region, alicloud.ImportRequest{Name: name, Bucket: cloud.Bucket, Object: "images/" + name + ".img",
-		DiskSizeGiB: 5, Format: "RAW", Architecture: "x86_64", OSType: "linux", Platform: "Ubuntu"})
+	request := alicloud.ImportRequest{Name: name, Bucket: cloud.Bucket, Object: "images/" + name + ".img",
+		DiskSizeGiB: 5, Format: "RAW", Architecture: "x86_64", OSType: "linux", Platform: "Ubuntu"}
+	if len(tags) > 0 {
+		request.Tags = tags[0]
+	}
+	id, err := s.ImportImage(ctx, cloud.Region, request)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,6 +265,28 @@ func testEnvs(t *testing.T, when spec.G, it spec.S) {
 		Expect(err).NotTo(HaveOccurred(), h.stderr.String())
 		_, err = session.Image(ctx, h.cloud.Region, heavy)
 		Expect(alicloud.HasCode(err, "ImageNotFound")).To(BeTrue(), "the control case: a heavy stemcell's image is bosh's to delete, got %v", err)
+	})
+
+	it("recognises a light stemcell in a state by its image's builder tags, and keeps it out of delete-env", func() {
+		session, err := alicloud.NewSession(alicloud.Cloud{AccessKeyID: h.cloud.KeyID, AccessKeySecret: h.cloud.Secret, Region: h.cloud.Region,
+			Bucket: h.cloud.Bucket, OSSEndpoint: h.cloud.URL, ECSEndpoint: h.cloud.URL}, alicloud.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		tagged := importImage(t, session, h.cloud, "tagged", map[string]string{"stemcell": "bosh-alicloud-kvm-ubuntu-noble", "stemcell-version": "1.485", "stage": "published"})
+		t.Setenv("BOSH_DOUBLE_ECS_ENDPOINT", h.cloud.URL)
+		t.Setenv("BOSH_DOUBLE_REGION", h.cloud.Region)
+		t.Setenv("BOSH_DOUBLE_HEAVY_CID", tagged) // a state whose tarball said nothing of lightness
+		req := h.request()
+		req.Vars["stemcell"] = filepath.Join(h.fixture.Dir, h.fixture.Heavy)
+		_, err = h.runner(t).Create(ctx, req)
+		Expect(err).NotTo(HaveOccurred(), h.stderr.String())
+		runner := h.runner(t)
+		runner.Images, runner.Region = session, h.cloud.Region
+		_, err = runner.Destroy(ctx, "bats", "")
+		Expect(err).NotTo(HaveOccurred(), h.stderr.String())
+		Expect(h.stderr.String()).To(ContainSubstring("stemcell image " + tagged + " carries the light-stemcell builder's tags"))
+		image, err := session.Image(ctx, h.cloud.Region, tagged)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(image.Status).To(Equal("Available"))
 	})
 
 	it("does not redeploy an update to the same light stemcell, and keeps a replaced light one out of create-env", func() {

@@ -52,12 +52,15 @@ func randomHex(n int) string {
 func (s Store) acquire(ctx context.Context, env, what, name string, h hold, log Log) (hold, error) {
 	h.ID = randomHex(8)
 	h.Taken = s.now()
-	for attempt := 0; attempt < 3; attempt++ {
+	for attempt := 0; attempt < 5; attempt++ {
 		body, err := json.Marshal(h)
 		if err != nil {
 			return hold{}, err
 		}
 		created, err := s.Objects.CreateIfAbsent(ctx, name, body, alicloud.PutOptions{ContentType: "application/json"})
+		if alicloud.IsNotFound(err) {
+			continue // it existed, then was released before CreateIfAbsent could read it: try again
+		}
 		if err != nil {
 			return hold{}, err
 		}

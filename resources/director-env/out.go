@@ -59,7 +59,7 @@ func out(ctx context.Context, env concourse.Env, o opened, source Source, params
 	}()
 	runner := director.Runner{
 		Store: o.store, Log: env.Log, Secrets: env.Log.Secrets(), Bosh: boshcli.CLI{Log: env.Log, Path: source.BoshCLI},
-		Work: work, Who: who, LeaseTTL: leaseRenewal(params),
+		Work: work, Who: who, LeaseTTL: leaseRenewal(params), Images: o.session, Region: source.Region,
 		Credentials: func(ctx context.Context) (director.Credentials, error) {
 			c, err := o.session.Credentials(ctx)
 			return director.Credentials{AccessKeyID: c.AccessKeyID, AccessKeySecret: c.AccessKeySecret, SecurityToken: c.SecurityToken}, err
