@@ -349,10 +349,12 @@ func testContention(t *testing.T, when spec.G, it spec.S, binary string) {
 		var mu sync.Mutex
 		var emitted []int
 		var wg sync.WaitGroup
-		for range 50 {
+		for i := range 50 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				// Spread over 2 s, so some creates find the lock free and run one after another.
+				time.Sleep(time.Duration(i) * 40 * time.Millisecond)
 				s := h.put(t, binary, h.createParams(nil))
 				mu.Lock()
 				defer mu.Unlock()
