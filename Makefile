@@ -90,7 +90,7 @@ e2e: build
 ## e2e-images: the test-only image variants (the director-env resource with the bosh test double)
 e2e-images: build tools
 	$(GOBUILD) -o $(BIN)/e2e/boshdouble ./internal/boshdouble
-	$(BIN)/cpi-ci images build --out $(CURDIR)/out/images images/director-env-resource/e2e.yaml
+	$(BIN)/cpi-ci images build --out $(CURDIR)/out/images images/director-env-resource-e2e/e2e.yaml
 
 clean:
 	rm -rf $(BIN) out

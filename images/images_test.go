@@ -170,7 +170,7 @@ func testHermeticBuild(t *testing.T, context spec.G, it spec.S) {
 		}
 	})
 
-	it("ships the director-env image with the real bosh CLI and no test double (that is e2e.yaml's, which make images never builds)", func() {
+	it("ships the director-env image with the real bosh CLI and no test double (that is director-env-resource-e2e/e2e.yaml, which make images never builds)", func() {
 		s, err := image.ReadSpec("director-env-resource/image.yaml")
 		Expect(err).NotTo(HaveOccurred())
 		res, err := image.Build(s, rootfs, "..", t.TempDir(), stored)
@@ -188,7 +188,7 @@ func testHermeticBuild(t *testing.T, context spec.G, it spec.S) {
 		}
 		Expect(s.Packages).To(ContainElements("bash", "tar", "gzip", "make", "gcc", "ca-certificates"))
 
-		e2e, err := image.ReadSpec("director-env-resource/e2e.yaml")
+		e2e, err := image.ReadSpec("director-env-resource-e2e/e2e.yaml")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(e2e.ResourceType).To(BeEmpty(), "the test variant is never a base type")
 		Expect(e2e.Name).To(Equal("director-env-resource-e2e"))
