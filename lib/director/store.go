@@ -228,7 +228,11 @@ func (s Store) Write(ctx context.Context, r Revision) (Revision, error) {
 		if err != nil {
 			return r, err
 		}
-		r.Status, r.Number = StatusConflict, numbers[len(numbers)-1]+1
+		last := 0
+		if len(numbers) > 0 {
+			last = numbers[len(numbers)-1]
+		}
+		r.Status, r.Number = StatusConflict, max(last, intended)+1
 		r.Error = strings.TrimSpace(fmt.Sprintf("revision %d was written by someone else while this run started from %d. %s", intended, r.Base, r.Error))
 		created, err := s.create(ctx, r)
 		if err != nil {
