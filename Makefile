@@ -15,7 +15,7 @@ FLY_VERSION  := 7.14.2
 GOLANGCI_LINT_VERSION := 2.15.0
 GOLANGCI_LINT_DATE    := 2026-10-16T10:51:54Z
 
-.PHONY: all build tools test lint bench demo clean images dockerfiles concourse e2e
+.PHONY: all build tools test lint bench demo clean images e2e-images dockerfiles concourse e2e
 
 all: build tools
 
@@ -24,6 +24,7 @@ build:
 	$(GOBUILD) -o $(BIN)/cpi-ci ./cmd/cpi-ci
 	$(GOBUILD) -o $(BIN)/bosh-release-resource ./resources/bosh-release
 	$(GOBUILD) -o $(BIN)/light-stemcell-resource ./resources/light-stemcell
+	$(GOBUILD) -o $(BIN)/director-env-resource ./resources/director-env
 
 ## tools: the real bosh CLI and fly into bin/ (one Go module each under tools/)
 tools: $(BIN)/bosh $(BIN)/fly
@@ -85,10 +86,15 @@ concourse: build
 ## (the test stops its Concourse; the down after it covers a test killed by its timeout)
 e2e: build
 	$(BIN)/cpi-ci concourse preflight
-	$(MAKE) tools images concourse
+	$(MAKE) tools images e2e-images concourse
 	status=0; PATH="$(BIN):$$PATH" $(GO) test -tags e2e -count=1 -timeout 20m -v ./images ./lib/localconcourse || status=$$?; \
 	$(BIN)/cpi-ci concourse down --work-dir $(CURDIR)/out/e2e-concourse >/dev/null 2>&1 || true; \
 	exit $$status
+
+## e2e-images: the test-only image variants (the director-env resource with the bosh test double)
+e2e-images: build tools
+	$(GOBUILD) -o $(BIN)/e2e/boshdouble ./internal/boshdouble
+	$(BIN)/cpi-ci images build --out $(CURDIR)/out/images images/director-env-resource-e2e/e2e.yaml
 
 clean:
 	rm -rf $(BIN) out

@@ -41,8 +41,8 @@ func TestImages(t *testing.T) {
 
 func specFiles(t *testing.T) []string {
 	files, err := filepath.Glob("*/image.yaml")
-	if err != nil || len(files) < 4 {
-		t.Fatalf("expected the image descriptions of bosh-release-resource, light-stemcell-resource, debian and task, found %v (%v)", files, err)
+	if err != nil || len(files) < 5 {
+		t.Fatalf("expected the image descriptions of bosh-release-resource, light-stemcell-resource, director-env-resource, debian and task, found %v (%v)", files, err)
 	}
 	return files
 }
@@ -97,7 +97,7 @@ func testHermeticBuild(t *testing.T, context spec.G, it spec.S) {
 	it.Before(func() { rootfs = fakeRootfs(t) })
 
 	it("packs make build's binaries byte for byte, in the OCI tarball and in the base type", func() {
-		for _, name := range []string{"bosh-release-resource", "light-stemcell-resource"} {
+		for _, name := range []string{"bosh-release-resource", "light-stemcell-resource", "director-env-resource"} {
 			s, err := image.ReadSpec(name + "/image.yaml")
 			Expect(err).NotTo(HaveOccurred())
 			out := t.TempDir()
@@ -153,6 +153,32 @@ func testHermeticBuild(t *testing.T, context spec.G, it spec.S) {
 			Expect(meta.Type).To(Equal(s.ResourceType))
 			Expect(meta.Version).To(Equal("sha256:" + sha256File(t, filepath.Join(res.TypeDir, "rootfs.tgz"))))
 		}
+	})
+
+	it("ships the director-env image with the real bosh CLI and no test double (that is director-env-resource-e2e/e2e.yaml, which make images never builds)", func() {
+		s, err := image.ReadSpec("director-env-resource/image.yaml")
+		Expect(err).NotTo(HaveOccurred())
+		res, err := image.Build(s, rootfs, image.Inputs{}, "..", t.TempDir(), stored)
+		Expect(err).NotTo(HaveOccurred())
+		img, cleanup, err := image.ReadArchive(res.Tarball)
+		Expect(err).NotTo(HaveOccurred())
+		defer cleanup()
+		rc := mutate.Extract(img)
+		files, _ := readTar(t, rc)
+		Expect(rc.Close()).To(Succeed())
+		Expect(files).To(HaveKeyWithValue("usr/local/bin/bosh", sha256File(t, "../bin/bosh")))
+		Expect(files).NotTo(HaveKey("usr/local/bin/bosh-real"))
+		for p := range files {
+			Expect(p).NotTo(ContainSubstring("boshdouble"))
+		}
+		Expect(s.Packages).To(ContainElements("bash", "tar", "gzip", "make", "gcc", "ca-certificates"))
+
+		e2e, err := image.ReadSpec("director-env-resource-e2e/e2e.yaml")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(e2e.ResourceType).To(BeEmpty(), "the test variant is never a base type")
+		Expect(e2e.Name).To(Equal("director-env-resource-e2e"))
+		matches, _ := filepath.Glob("*/image.yaml")
+		Expect(matches).NotTo(ContainElement(ContainSubstring("e2e")), "make images and make dockerfiles take */image.yaml only")
 	})
 
 	it("is reproducible: the same inputs give the same image digest", func() {

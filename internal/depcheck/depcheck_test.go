@@ -59,6 +59,8 @@ func testBroken(t *testing.T, context spec.G, it spec.S) {
 		{"lib/stemcell/builder", "lib/concourse", "domain packages"},
 		{"lib/stemcell/records", "resources/light-stemcell", "domain packages"},
 		{"lib/version", "cmd/cpi-ci", "domain packages"},
+		{"lib/director", "lib/concourse", "domain packages"},
+		{"resources/director-env", "lib/alicloud/sim", "resource binaries"},
 		{"resources/bosh-release", "lib/alicloud/sim", "resource binaries"},
 		{"resources/light-stemcell", "lib/stemcell/stemcelltest", "resource binaries"},
 		{"resources/light-stemcell", "internal/testtools", "resource binaries"},

@@ -89,7 +89,7 @@ func (f Fetch) Into(ctx context.Context, store Downloader, log alicloud.Log, dir
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if err := writeFile(dir, name, []byte(f.Files[name])); err != nil {
+		if err := WriteFile(dir, name, []byte(f.Files[name]), 0o644); err != nil {
 			return fmt.Errorf("writing %s: %w", name, err)
 		}
 	}
@@ -104,9 +104,12 @@ func plainName(name string) error {
 	return nil
 }
 
-// writeFile writes content to dir/name through a temporary file renamed onto it: a rename
-// replaces a link rather than following it.
-func writeFile(dir, name string, content []byte) error {
+// WriteFile writes content to dir/name (a plain file name) with mode, through a temporary file
+// renamed onto it: a rename replaces a link planted in dir rather than following it.
+func WriteFile(dir, name string, content []byte, mode os.FileMode) error {
+	if err := plainName(name); err != nil {
+		return err
+	}
 	tmp, err := os.CreateTemp(dir, "."+name+".part-*")
 	if err != nil {
 		return err
@@ -117,7 +120,7 @@ func writeFile(dir, name string, content []byte) error {
 		err = closeErr
 	}
 	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
+		err = os.Chmod(tmp.Name(), mode)
 	}
 	if err != nil {
 		return err

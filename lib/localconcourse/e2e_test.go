@@ -159,7 +159,7 @@ func testE2E(t *testing.T, context spec.G, it spec.S) {
 			}
 		}()
 		Expect(err).NotTo(HaveOccurred(), out)
-		Expect(out).To(ContainSubstring("base types: alicloud-light-stemcell, bosh-release"))
+		Expect(out).To(ContainSubstring("base types: alicloud-light-stemcell, bosh-director-env, bosh-release"))
 
 		raw, err := os.ReadFile(filepath.Join(workDir, "emulator.json"))
 		Expect(err).NotTo(HaveOccurred())
@@ -221,6 +221,17 @@ func testE2E(t *testing.T, context spec.G, it spec.S) {
 		out = waitJob("use-stemcell")
 		Expect(out).To(MatchRegexp(`(?s)light stemcell 1\.484: \{.*"cn-hangzhou": "m-.*"eu-central-1": "m-`))
 
+		// A director env: claim → create → get → destroy → release, with the bosh test double.
+		out, directorJob := step(true, "trigger-job", "-j", "e2e/director", "-w")
+		Expect(out).To(ContainSubstring("bosh-deployment ready"))
+		Expect(out).To(ContainSubstring("env e2e: leased to"))
+		Expect(out).To(ContainSubstring("director e2e at 10.0.0.6 as admin through 47.0.0.6"))
+		Expect(out).To(ContainSubstring("keeping light stemcell images m-e2elight out of delete-env"))
+		Expect(out).To(ContainSubstring("env e2e: lease released"))
+		Expect(out).To(ContainSubstring("succeeded"))
+		out, _ = step(true, "resource-versions", "-r", "e2e/director")
+		Expect(out).To(ContainSubstring("env:e2e,revision:4"))
+
 		out, _ = step(false, "trigger-job", "-j", "e2e/bad-put", "-w")
 		Expect(out).To(ContainSubstring("unknown key"))
 		Expect(out).To(ContainSubstring("heavy_stemcel"))
@@ -264,7 +275,7 @@ func testE2E(t *testing.T, context spec.G, it spec.S) {
 		Expect(string(sum)).To(ContainSubstring(hex.EncodeToString(digest[:])))
 
 		out, _ = step(true, "builds", "-p", "e2e")
-		for _, job := range []string{"publish", "consume", "build-stemcell", "use-stemcell"} {
+		for _, job := range []string{"publish", "consume", "build-stemcell", "use-stemcell", "director"} {
 			Expect(out).To(MatchRegexp(`e2e/%s/1\s+succeeded`, job))
 		}
 		Expect(out).To(MatchRegexp(`e2e/bad-put/1\s+failed`))
@@ -275,8 +286,8 @@ func testE2E(t *testing.T, context spec.G, it spec.S) {
 			Expect(strings.Count(all, form)).To(Equal(0), "the source's access_key_secret appears in fly output")
 		}
 
-		figures := fmt.Sprintf("up %s; first check-resource alicloud-light-stemcell %s, bosh-release %s; a later bosh-release check %s",
-			up.Round(100*time.Millisecond), stemcellCheck.Round(100*time.Millisecond), releaseCheck.Round(100*time.Millisecond), releaseAgain.Round(100*time.Millisecond))
+		figures := fmt.Sprintf("up %s; first check-resource alicloud-light-stemcell %s, bosh-release %s; a later bosh-release check %s; director job %s",
+			up.Round(100*time.Millisecond), stemcellCheck.Round(100*time.Millisecond), releaseCheck.Round(100*time.Millisecond), releaseAgain.Round(100*time.Millisecond), directorJob.Round(100*time.Millisecond))
 		fmt.Fprintf(&transcript, "# figures: %s\n", figures)
 		t.Log(figures)
 
