@@ -96,6 +96,15 @@ func (c *Cloud) PutObject(t testing.TB, key string, data []byte) {
 	}
 }
 
+// SetBucketACL changes the bucket's ACL ("private", "public-read"): what objects written without
+// an ACL of their own get.
+func (c *Cloud) SetBucketACL(t testing.TB, acl string) {
+	t.Helper()
+	if _, err := c.oss.PutBucketAcl(context.Background(), &oss.PutBucketAclRequest{Bucket: oss.Ptr(c.Bucket), Acl: oss.BucketACLType(acl)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // GetObject reads an object behind the resource's back.
 func (c *Cloud) GetObject(t testing.TB, key string) []byte {
 	t.Helper()

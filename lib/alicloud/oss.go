@@ -114,6 +114,7 @@ type ObjectInfo struct {
 type PutOptions struct {
 	ContentType string
 	PublicRead  bool              // object ACL public-read (anonymous GET), else the bucket's default
+	Private     bool              // object ACL private whatever the bucket's default (state, secrets)
 	Metadata    map[string]string // x-oss-meta-*
 }
 
@@ -123,6 +124,9 @@ func (o PutOptions) apply(r *oss.PutObjectRequest) {
 	}
 	if o.PublicRead {
 		r.Acl = oss.ObjectACLPublicRead
+	}
+	if o.Private {
+		r.Acl = oss.ObjectACLPrivate
 	}
 	if len(o.Metadata) > 0 {
 		r.Metadata = o.Metadata

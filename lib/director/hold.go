@@ -57,7 +57,7 @@ func (s Store) acquire(ctx context.Context, env, what, name string, h hold, log 
 		if err != nil {
 			return hold{}, err
 		}
-		created, err := s.Objects.CreateIfAbsent(ctx, name, body, alicloud.PutOptions{ContentType: "application/json"})
+		created, err := s.Objects.CreateIfAbsent(ctx, name, body, alicloud.PutOptions{ContentType: "application/json", Private: true})
 		if alicloud.IsNotFound(err) {
 			continue // it existed, then was released before CreateIfAbsent could read it: try again
 		}
@@ -65,7 +65,7 @@ func (s Store) acquire(ctx context.Context, env, what, name string, h hold, log 
 			return hold{}, err
 		}
 		if created {
-			return h, s.Objects.SetPublicRead(ctx, name, false)
+			return h, nil
 		}
 		existing, found, err := s.readHold(ctx, name)
 		if err != nil {
@@ -106,7 +106,7 @@ func (s Store) readHold(ctx context.Context, name string) (hold, bool, error) {
 func (s Store) breakExpired(ctx context.Context, env, what, name string, h hold, log Log) (bool, error) {
 	marker := env + "/broken/" + h.ID
 	body, _ := json.Marshal(map[string]any{"holder": h.Holder, "expired": h.Expires, "broken": s.now()}) // strings and times always encode
-	won, err := s.Objects.CreateIfAbsent(ctx, marker, body, alicloud.PutOptions{ContentType: "application/json"})
+	won, err := s.Objects.CreateIfAbsent(ctx, marker, body, alicloud.PutOptions{ContentType: "application/json", Private: true})
 	if err != nil {
 		return false, err
 	}

@@ -161,10 +161,7 @@ func (s Store) Authorize(ctx context.Context, env, token string, renew time.Dura
 		h.Taken = s.now()
 		h.Expires = h.Taken.Add(renew)
 		body, _ := json.Marshal(h) // strings and times always encode
-		if _, err := s.Objects.Put(ctx, leaseName(env), body, alicloud.PutOptions{ContentType: "application/json"}); err != nil {
-			return nil, err
-		}
-		if err := s.Objects.SetPublicRead(ctx, leaseName(env), false); err != nil {
+		if _, err := s.Objects.Put(ctx, leaseName(env), body, alicloud.PutOptions{ContentType: "application/json", Private: true}); err != nil {
 			return nil, err
 		}
 	}

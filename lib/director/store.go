@@ -178,11 +178,8 @@ func (s Store) PutPart(ctx context.Context, env string, data []byte) (Part, erro
 	sum := sha256.Sum256(data)
 	digest := hex.EncodeToString(sum[:])
 	p := Part{Object: env + "/parts/" + digest, SHA256: digest, Size: int64(len(data))}
-	if _, err := s.Objects.CreateIfAbsent(ctx, p.Object, data, alicloud.PutOptions{}); err != nil {
-		return Part{}, err
-	}
-	// Content-addressed: an existing object already holds these bytes.
-	if err := s.Objects.SetPublicRead(ctx, p.Object, false); err != nil {
+	// Content-addressed: an existing object already holds these bytes (and was made private).
+	if _, err := s.Objects.CreateIfAbsent(ctx, p.Object, data, alicloud.PutOptions{Private: true}); err != nil {
 		return Part{}, err
 	}
 	return p, nil
@@ -251,9 +248,6 @@ func (s Store) create(ctx context.Context, r Revision) (bool, error) {
 		return false, fmt.Errorf("encoding revision %d of env %s: %w", r.Number, r.Env, err)
 	}
 	name := RevisionName(r.Env, r.Number)
-	created, err := s.Objects.CreateIfAbsent(ctx, name, body, alicloud.PutOptions{ContentType: "application/json"})
-	if err != nil || !created {
-		return false, err
-	}
-	return true, s.Objects.SetPublicRead(ctx, name, false)
+	// Private from its first byte, whatever the bucket's default ACL.
+	return s.Objects.CreateIfAbsent(ctx, name, body, alicloud.PutOptions{ContentType: "application/json", Private: true})
 }

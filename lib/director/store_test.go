@@ -14,6 +14,7 @@ import (
 
 	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
 	"github.com/bosh-alicloud/concourse-pack/lib/director"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
@@ -106,6 +107,27 @@ func testRevisions(t *testing.T, context spec.G, it spec.S) {
 		cloud.PutObject(t, "directors/"+part.Object, []byte("tampered"))
 		_, err = store.ReadPart(ctx, part)
 		Expect(err).To(MatchError(ContainSubstring("its revision records " + part.SHA256)))
+	})
+
+	it("writes every object private from its first byte, even in a bucket whose default is public-read", func() {
+		cloud.SetBucketACL(t, "public-read")
+		// An ACL change after the write would leave a window (and fails here): none is made.
+		cloud.Sim.AddFault(sim.Fault{Service: "oss", Action: "PutObjectAcl", Kind: sim.FaultInternalError})
+		part, err := store.PutPart(ctx, "bats", []byte(`{"current_vm_cid":"i-1"}`))
+		Expect(err).NotTo(HaveOccurred())
+		_, err = store.Write(ctx, director.Revision{Env: "bats", Status: director.StatusCreated, Parts: map[string]director.Part{director.PartState: part}})
+		Expect(err).NotTo(HaveOccurred())
+		lock, err := store.Lock(ctx, "bats", "cpi/bats #7", "create", time.Hour, nil)
+		Expect(err).NotTo(HaveOccurred())
+		keys := cloud.Keys(t, "directors/bats/")
+		Expect(len(keys)).To(BeNumerically(">=", 3), "a part, a revision and the lock")
+		for _, key := range keys {
+			response, err := http.Get(cloud.URL + "/" + cloud.Bucket + "/" + key)
+			Expect(err).NotTo(HaveOccurred())
+			_ = response.Body.Close()
+			Expect(response.StatusCode).To(Equal(http.StatusForbidden), key)
+		}
+		Expect(lock.Unlock(ctx)).To(Succeed())
 	})
 
 	it("stores a writer whose base is no longer the latest as a conflict revision, and fails", func() {

@@ -102,10 +102,10 @@ func (s Store) putFilePart(ctx context.Context, env, path string) (Part, error) 
 		return Part{}, err
 	}
 	// Content-addressed: overwriting an existing part writes the same bytes.
-	if _, err := s.Objects.Upload(ctx, p.Object, f, alicloud.UploadOptions{}); err != nil {
+	if _, err := s.Objects.Upload(ctx, p.Object, f, alicloud.UploadOptions{PutOptions: alicloud.PutOptions{Private: true}}); err != nil {
 		return Part{}, err
 	}
-	return p, s.Objects.SetPublicRead(ctx, p.Object, false)
+	return p, nil
 }
 
 // fetchFilePart downloads a part into path, verified against its digest.
