@@ -415,7 +415,9 @@ func (r Runner) run(ctx context.Context, w workspace, creds Credentials, command
 	if err != nil {
 		return err
 	}
-	r.Secrets.Register(creds.AccessKeySecret, creds.SecurityToken)
+	// The access key id too: the CPI prints its whole config, and the bar for director
+	// envs is that no part of the cloud credentials reaches a log.
+	r.Secrets.Register(creds.AccessKeyID, creds.AccessKeySecret, creds.SecurityToken)
 	watch := &credsWatch{path: w.path(CredsFile), secrets: r.Secrets}
 	watch.refresh()
 	return command(ctx, boshcli.Env{

@@ -131,7 +131,7 @@ func (h *harness) get(t testing.TB, binary string, v concourse.Version, dest str
 
 // secrets are every secret the env holds once created: none may be printed or put in metadata.
 func (h *harness) secrets(t *testing.T, dir string) []string {
-	out := []string{h.cloud.Secret, h.fixture.JumpboxKey}
+	out := []string{h.cloud.Secret, h.cloud.KeyID, h.fixture.JumpboxKey}
 	data, err := os.ReadFile(filepath.Join(dir, "creds.yml"))
 	if err != nil {
 		t.Fatal(err)
