@@ -261,7 +261,7 @@ func testE2E(t *testing.T, context spec.G, it spec.S) {
 		Expect(os.MkdirAll(number, 0o755)).To(Succeed())
 		Expect(os.WriteFile(filepath.Join(number, "number"), []byte("1.2.3-rc.4\n"), 0o644)).To(Succeed())
 		candidate := t.TempDir()
-		out, _ = step(true, "execute", "-c", filepath.Join(root, "tasks/build-candidate/task.yml"), "-l", vars,
+		step(true, "execute", "-c", filepath.Join(root, "tasks/build-candidate/task.yml"), "-l", vars,
 			"-i", "concourse-pack="+pack, "-i", "bosh-cpi-src="+rel.Dir, "-i", "version="+number, "-o", "candidate="+candidate)
 		tgz := filepath.Join(candidate, "fixture-cpi-1.2.3-rc.4.tgz")
 		tarball, err := release.InspectFile(t.Context(), tgz)
