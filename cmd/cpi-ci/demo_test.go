@@ -39,7 +39,7 @@ func testDemo(t *testing.T, context spec.G, it spec.S) {
 		Expect(stdout).To(MatchRegexp(`create-release --final \(final\)\s+2\.1\.1\s+2\.1\.1\s+ok`))
 		Expect(stdout).To(ContainSubstring("published demo 2.1.1"))
 		Expect(stdout).To(ContainSubstring("already published with the same content"))
-		Expect(stdout).To(ContainSubstring("files: release.MF, release.tgz, sha1, sha256, url, version"))
+		Expect(stdout).To(ContainSubstring("files: next-final, release.MF, release.tgz, sha1, sha256, url, version"))
 		Expect(stdout).To(ContainSubstring("bosh-alicloud-kvm-ubuntu-noble 1.484 is on the published channel: 3 regions"))
 		Expect(stdout).To(MatchRegexp(`"eu-central-1": "m-[a-z0-9]+"`))
 		Expect(stdout).To(ContainSubstring("demo passed"))
