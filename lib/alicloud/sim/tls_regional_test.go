@@ -167,7 +167,9 @@ func testTLSAndRegions(t *testing.T, context spec.G, it spec.S) {
 			defer func() { _ = errFile.Close() }() // the child wrote to it; nothing left to flush
 			stderr := func() string { b, _ := os.ReadFile(errFile.Name()); return string(b) }
 			cmd := exec.Command(bin, "sim", "--listen", "127.0.0.1:0", "--access-key-id", keyID, "--access-key-secret", keySecret,
-				"--tls", "--tls-san", "10.80.0.1", "--ca-out", caFile, "--regional-ports", "--endpoints-out", endpointsFile)
+				"--tls", "--tls-san", "10.80.0.1", "--ca-out", caFile, "--regional-ports", "--endpoints-out", endpointsFile,
+				// Killed at the end: its data dir is the test's, removed with it.
+				"--data-dir", filepath.Join(dir, "data"))
 			cmd.Stderr = errFile
 			stdout, err := cmd.StdoutPipe()
 			Expect(err).NotTo(HaveOccurred())
