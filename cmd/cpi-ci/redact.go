@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 
 	"gopkg.in/yaml.v3"
 
@@ -37,26 +34,7 @@ func runRedact(ctx context.Context, args []string, s stdio) error {
 	for _, name := range names {
 		secrets.Register(secretValues(os.Getenv(name))...)
 	}
-	stdout := concourse.NewLogger(s.out, secrets, false).Pipe()
-	stderr := concourse.NewLogger(s.err, secrets, false).Pipe()
-	cmd := exec.CommandContext(ctx, fs.Arg(0), fs.Args()[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = s.in, stdout, stderr
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	err := cmd.Run()
-	_ = stdout.Close() // the pipes only flush a last partial line:
-	_ = stderr.Close() // closing them cannot fail
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &exit):
-		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return exitCode(128 + int(ws.Signal()))
-		}
-		return exitCode(exit.ExitCode())
-	default:
-		return err
-	}
+	return runRedacted(ctx, fs.Args(), os.Environ(), secrets, s)
 }
 
 // secretValues is what to redact of a secret: each scalar of a YAML or JSON document (its keys

@@ -17,6 +17,7 @@ import (
 func TestTesttools(t *testing.T) {
 	suite := spec.New("testtools", spec.Report(report.Terminal{}))
 	suite("Bosh", testBosh)
+	suite("Recorder", testRecorder)
 	suite.Run(t)
 }
 

@@ -186,3 +186,21 @@ func (c *Cloud) Fired(t testing.TB, id string) int {
 	t.Fatalf("the emulator has no fault %s", id)
 	return 0
 }
+
+// TaskParams are a cloud task's params (docs/tasks.md, "Credentials") pointing at the emulator
+// with static keys.
+func (c *Cloud) TaskParams() map[string]string {
+	return map[string]string{
+		"ALICLOUD_REGION": c.Region, "ALICLOUD_ACCESS_KEY_ID": c.KeyID, "ALICLOUD_ACCESS_KEY_SECRET": c.Secret,
+		"ALICLOUD_ECS_ENDPOINT": c.URL, "ALICLOUD_OSS_ENDPOINT": c.URL, "ALICLOUD_STS_ENDPOINT": c.URL,
+	}
+}
+
+// RAMRoleTaskParams are TaskParams with the worker's RAM role (the emulator's metadata service,
+// through ALIBABA_CLOUD_METADATA_URL) instead of keys.
+func (c *Cloud) RAMRoleTaskParams() map[string]string {
+	return map[string]string{
+		"ALICLOUD_REGION": c.Region, "ALICLOUD_RAM_ROLE": "ConcourseWorker", "ALIBABA_CLOUD_METADATA_URL": c.URL,
+		"ALICLOUD_ECS_ENDPOINT": c.URL, "ALICLOUD_OSS_ENDPOINT": c.URL, "ALICLOUD_STS_ENDPOINT": c.URL,
+	}
+}
