@@ -141,6 +141,8 @@ var credentialNames = map[string][3]string{
 	"terraform": {"ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY", "ALICLOUD_SECURITY_TOKEN"},
 	"alibaba":   {"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"},
 	"cpi":       {"CPI_ACCESS_KEY_ID", "CPI_SECRET_ACCESS_KEY", "CPI_SECURITY_TOKEN"},
+	// What the CPI's integration suite reads (src/bosh-alicloud-cpi/integration/config.go).
+	"cpi-integration": {"CPI_ACCESS_KEY_ID", "CPI_ACCESS_KEY_SECRET", "CPI_SECURITY_TOKEN"},
 }
 
 func runCloudExec(ctx context.Context, args []string, s stdio) error {

@@ -41,6 +41,7 @@ var commands = map[string]command{
 	"director":     {"director envs (bosh-director-env resource): break expired leases", runDirector},
 	"execute":      {"run a Concourse task on this machine as a worker would (fly execute without a cluster)", runExecute},
 	"images":       {"render the images' Dockerfiles and build the images hermetically (OCI + base types)", runImages},
+	"integration":  {"run the CPI's integration suite: raw image in OSS, CPI_* from metadata, credentials in its environment", runIntegration},
 	"junit":        {"turn go test -json on stdin into a JUnit XML report", runJUnit},
 	"redact":       {"run a command with the values of secret environment variables redacted from its output", runRedact},
 	"release":      {"abort the unfinished uploads killed bosh-release puts left", runRelease},

@@ -13,10 +13,17 @@ import (
 // the dependency remains, so the module builds only with -mod=vendor, as the real CPI's does.
 func CPIModule(t testing.TB) string {
 	t.Helper()
+	return cpiModule(t, "require example.test/dep v0.0.0\n\nreplace example.test/dep => ./dep\n", nil, "dep")
+}
+
+// cpiModule writes the CPI-shaped module with requires (go.mod lines), the extra files, and
+// removes the local module directories gone after `go mod vendor`.
+func cpiModule(t testing.TB, requires string, extra map[string]string, gone ...string) string {
+	t.Helper()
 	src := t.TempDir()
 	mod := filepath.Join(src, "src", "bosh-alicloud-cpi")
 	files := map[string]string{
-		"go.mod":                                  "module bosh-alicloud-cpi\n\ngo 1.26\n\nrequire example.test/dep v0.0.0\n\nreplace example.test/dep => ./dep\n",
+		"go.mod":                                  "module bosh-alicloud-cpi\n\ngo 1.26\n\n" + requires,
 		"dep/go.mod":                              "module example.test/dep\n\ngo 1.26\n",
 		"dep/dep.go":                              "package dep\n\nfunc Answer() int { return 42 }\n",
 		"action/action.go":                        "package action\n\nimport \"example.test/dep\"\n\nfunc Create() int { return dep.Answer() }\n",
@@ -25,6 +32,9 @@ func CPIModule(t testing.TB) string {
 		"alicloud/client_test.go":                 "package alicloud\n\nimport \"testing\"\n\nfunc TestRegion(t *testing.T) {\n\tif Region() == \"\" {\n\t\tt.Fatal(\"empty\")\n\t}\n}\n",
 		"integration/integration_test.go":         "package integration\n\nimport \"testing\"\n\nfunc TestNeedsACloud(t *testing.T) { t.Fatal(\"no cloud here\") }\n",
 		"integration/lifecycle/lifecycle_test.go": "package lifecycle\n\nimport \"testing\"\n\nfunc TestLifecycle(t *testing.T) { t.Fatal(\"no cloud here\") }\n",
+	}
+	for name, content := range extra {
+		files[name] = content
 	}
 	for name, content := range files {
 		path := filepath.Join(mod, name)
@@ -41,8 +51,10 @@ func CPIModule(t testing.TB) string {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go mod vendor: %v\n%s", err, out)
 	}
-	if err := os.RemoveAll(filepath.Join(mod, "dep")); err != nil {
-		t.Fatal(err)
+	for _, dir := range gone {
+		if err := os.RemoveAll(filepath.Join(mod, dir)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return src
 }

@@ -75,6 +75,17 @@ func ReadHeavy(r io.Reader, rootImage RootImageFunc) (*Heavy, error) {
 	return rd.finish()
 }
 
+// ReadHeavyTo is ReadHeavy that also writes the image member (the tgz holding root.img), as it
+// streams, to image: what a tool that wants the image on disk and root.img in a bucket reads in
+// one pass. What image received is only trustworthy once ReadHeavyTo has returned without error.
+func ReadHeavyTo(r io.Reader, image io.Writer, rootImage RootImageFunc) (*Heavy, error) {
+	rd := heavyReader{rootImage: rootImage, imageOut: image, seen: map[string]bool{}, h: &Heavy{}}
+	if err := tarsafe.Walk(bufio.NewReaderSize(r, 256<<10), "stemcell tarball", rd.member); err != nil {
+		return nil, err
+	}
+	return rd.finish()
+}
+
 // ReadManifest reads a heavy stemcell tarball up to its stemcell.MF, with ReadHeavy's checks of
 // every member on the way and of the manifest, without reading the image member: what a
 // caller needs to decide whether to build at all (the version, and the image's sha1 the
@@ -98,6 +109,7 @@ var errManifestRead = errors.New("stemcell.MF read")
 type heavyReader struct {
 	manifestOnly bool // ReadManifest: stop at stemcell.MF, skip the image
 	rootImage    RootImageFunc
+	imageOut     io.Writer // ReadHeavyTo: where the image member goes too
 	h            *Heavy
 	count        int
 	kept         int64
@@ -190,6 +202,9 @@ func (rd *heavyReader) member(hdr *tar.Header, r io.Reader) error {
 func (rd *heavyReader) image(hdr *tar.Header, r io.Reader) error {
 	sum := sha1.New()
 	raw := io.TeeReader(r, sum)
+	if rd.imageOut != nil {
+		raw = io.TeeReader(raw, rd.imageOut)
+	}
 	if hdr.Size > 0 {
 		if err := rd.rootImg(raw); err != nil {
 			return err
