@@ -18,6 +18,7 @@ func TestCLI(t *testing.T) {
 	suite := spec.New("cpi-ci", spec.Report(report.Terminal{}))
 	suite("commands", testCommands)
 	suite("stemcell", testStemcellCommand)
+	suite("stemcell guard", testStemcellGuard)
 	suite("director", testDirectorCommand)
 	suite("release", testReleaseCommand)
 	suite("blob through a proxy", func(t *testing.T, context spec.G, it spec.S) { testBlobThroughProxy(t, context, it, binary) })

@@ -19,7 +19,11 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/retention"
 )
 
-const stemcellUsage = `usage: cpi-ci stemcell prune|delete-version|verify|copy-times [flags]
+const stemcellUsage = `usage: cpi-ci stemcell prune|delete-version|verify|copy-times|guard [flags]
+
+  guard --stemcell DIR_OR_TGZ --manifest DIRECTOR_YML [--to create-env|director] [--allow-encrypted]
+      refuse a light stemcell for a director whose CPI config sets encrypted (cpi-ci stemcell
+      guard --help)
 
   prune --stemcell LINE --older-than 168h [--regions a,b] [--dry-run]
         [--uploads-older-than 24h] [--image-bucket BUCKET]
@@ -51,6 +55,9 @@ func runStemcell(ctx context.Context, args []string, s stdio) error {
 		return fmt.Errorf("missing subcommand\n\n%s", stemcellUsage)
 	}
 	verb := args[0]
+	if verb == "guard" {
+		return runStemcellGuard(ctx, args[1:], s)
+	}
 	if verb != "prune" && verb != "delete-version" && verb != "verify" && verb != "copy-times" {
 		if verb == "-h" || verb == "--help" || verb == "help" {
 			_, _ = fmt.Fprint(s.err, stemcellUsage) // stderr is the last resort: nowhere to report its failure
