@@ -25,6 +25,7 @@ func TestTasks(t *testing.T) {
 	suite("unit-tests", func(t *testing.T, context spec.G, it spec.S) { testUnitTests(t, context, it, env) })
 	suite("build-candidate and promote", func(t *testing.T, context spec.G, it spec.S) { testBuildAndPromote(t, context, it, env) })
 	suite("integration", func(t *testing.T, context spec.G, it spec.S) { testIntegration(t, context, it, env) })
+	suite("prepare-director", func(t *testing.T, context spec.G, it spec.S) { testPrepareDirector(t, context, it, env) })
 	suite.Run(t)
 }
 

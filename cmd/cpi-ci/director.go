@@ -10,9 +10,13 @@ import (
 	"github.com/bosh-alicloud/concourse-pack/lib/director"
 )
 
-const directorUsage = `usage: cpi-ci director break-expired --region R --bucket B (--prefix P | --pool P) [flags]
+const directorUsage = `usage: cpi-ci director break-expired|prepare [flags]
 
-  break-expired
+  prepare --bosh-deployment DIR --environment DIR --cpi-release X --stemcell X --output DIR ...
+      render a director manifest for the director-env resource's create (cpi-ci director
+      prepare --help; the prepare-director task)
+
+  break-expired --region R --bucket B (--prefix P | --pool P)
       break every expired lease of the director envs (bosh-director-env resource) under the
       prefix, or in the pool (a prefix below --prefix), recording a released revision for each;
       unexpired leases are kept. Meant for a scheduled cleanup job.
@@ -28,6 +32,8 @@ func runDirector(ctx context.Context, args []string, s stdio) error {
 		return fmt.Errorf("missing subcommand\n\n%s", directorUsage)
 	}
 	switch args[0] {
+	case "prepare":
+		return runDirectorPrepare(ctx, args[1:], s)
 	case "break-expired":
 	case "-h", "--help", "help":
 		_, _ = fmt.Fprint(s.err, directorUsage) // stderr is the last resort: nowhere to report its failure

@@ -1,0 +1,286 @@
+package tasks_test
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+
+	. "github.com/onsi/gomega"
+	"github.com/sclevine/spec"
+	"gopkg.in/yaml.v3"
+
+	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
+)
+
+// A bosh-deployment checkout in miniature: the files prepare-director uses, shaped like the real
+// ones (cloudfoundry/bosh-deployment's bosh.yml, alicloud/cpi.yml, jumpbox-user.yml,
+// external-ip-not-recommended.yml), with their paths and variables.
+var boshDeploymentFixture = map[string]string{
+	"bosh.yml": `---
+name: bosh
+releases:
+- name: bosh
+  version: "282.0.0"
+  url: https://bosh.io/d/github.com/cloudfoundry/bosh?v=282.0.0
+  sha1: 1111111111111111111111111111111111111111
+resource_pools:
+- name: vms
+  network: default
+  env: {bosh: {mbus: {cert: ((mbus_bootstrap_ssl))}}}
+disk_pools:
+- name: disks
+  disk_size: 65536
+networks:
+- name: default
+  type: manual
+  subnets:
+  - range: ((internal_cidr))
+    gateway: ((internal_gw))
+    static: [((internal_ip))]
+instance_groups:
+- name: bosh
+  instances: 1
+  jobs: [{name: director, release: bosh}]
+  resource_pool: vms
+  persistent_disk_pool: disks
+  networks: [{name: default, static_ips: [((internal_ip))]}]
+  properties:
+    director:
+      name: ((director_name))
+      user_management: {local: {users: [{name: admin, password: ((admin_password))}]}}
+cloud_provider:
+  mbus: https://mbus:((mbus_bootstrap_password))@((internal_ip)):6868
+  cert: ((mbus_bootstrap_ssl))
+  properties:
+    agent: {mbus: "https://mbus:((mbus_bootstrap_password))@0.0.0.0:6868"}
+variables:
+- name: admin_password
+  type: password
+- name: mbus_bootstrap_password
+  type: password
+`,
+	"alicloud/cpi.yml": `- name: cpi
+  path: /releases/-
+  type: replace
+  value:
+    name: bosh-alicloud-cpi
+    sha1: 2222222222222222222222222222222222222222
+    url: https://github.com/cloudfoundry/bosh-alicloud-cpi-release/releases/download/v61.0.0/bosh-alicloud-cpi-61.0.0.tgz
+    version: 61.0.0
+- name: stemcell
+  path: /resource_pools/name=vms/stemcell?
+  type: replace
+  value:
+    sha1: 3333333333333333333333333333333333333333
+    url: https://example.com/light-bosh-stemcell-1.484-alicloud-kvm-ubuntu-noble.tgz
+- path: /resource_pools/name=vms/cloud_properties?
+  type: replace
+  value:
+    availability_zone: ((zone))
+    instance_type: ecs.mn4.small
+    key_pair_name: ((key_pair_name))
+- path: /networks/name=default/subnets/0/cloud_properties?
+  type: replace
+  value:
+    security_group_ids: [((security_group_id))]
+    vswitch_id: ((vswitch_id))
+- path: /instance_groups/name=bosh/jobs/-
+  type: replace
+  value: {name: alicloud_cpi, release: bosh-alicloud-cpi}
+- path: /cloud_provider/template?
+  type: replace
+  value: {name: alicloud_cpi, release: bosh-alicloud-cpi}
+- path: /instance_groups/name=bosh/properties/alicloud?
+  type: replace
+  value:
+    access_key_id: ((access_key_id))
+    access_key_secret: ((access_key_secret))
+    availability_zone: ((zone))
+    region: ((region))
+- path: /cloud_provider/properties/alicloud?
+  type: replace
+  value:
+    access_key_id: ((access_key_id))
+    access_key_secret: ((access_key_secret))
+    availability_zone: ((zone))
+    region: ((region))
+`,
+	"jumpbox-user.yml": `- path: /instance_groups/0/jobs/-
+  type: replace
+  value:
+    name: user_add
+    properties:
+      users: [{name: jumpbox, public_key: ((jumpbox_ssh.public_key))}]
+    release: os-conf
+- path: /variables/-
+  type: replace
+  value: {name: jumpbox_ssh, type: ssh}
+`,
+	"external-ip-not-recommended.yml": `- type: replace
+  path: /networks/-
+  value: {name: public, type: vip}
+- type: replace
+  path: /instance_groups/name=bosh/networks/-
+  value: {name: public, static_ips: [((external_ip))]}
+- type: replace
+  path: /cloud_provider/mbus
+  value: https://mbus:((mbus_bootstrap_password))@((external_ip)):6868
+`,
+	"director-instance-type.yml": `- type: replace
+  path: /resource_pools/name=vms/cloud_properties/instance_type
+  value: ecs.g6.xlarge
+`,
+	"encrypted.yml": `- type: replace
+  path: /cloud_provider/properties/alicloud/encrypted?
+  value: true
+`,
+}
+
+func sha1Hex(t testing.TB, path string) string {
+	data, err := os.ReadFile(path)
+	NewWithT(t).Expect(err).NotTo(HaveOccurred())
+	sum := sha1.Sum(data)
+	return hex.EncodeToString(sum[:])
+}
+
+func testPrepareDirector(t *testing.T, context spec.G, it spec.S, env taskEnv) {
+	var (
+		Expect                                        = NewWithT(t).Expect
+		boshDeployment, environment, cpi, stemcellDir string
+		boshRelease, out                              string
+	)
+	it.Before(func() {
+		boshDeployment, environment, cpi, stemcellDir, boshRelease, out = t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
+		writeFiles(t, boshDeployment, boshDeploymentFixture)
+		writeEnvironment(t, environment, environmentMetadata("cn-hangzhou", "cpi-integration"))
+		writeFiles(t, cpi, map[string]string{"release.tgz": "cpi release bytes", "version": "61.0.1"})
+		writeFiles(t, boshRelease, map[string]string{"bosh.tgz": "bosh release bytes"})
+		testtools.WriteStemcell(t, filepath.Join(stemcellDir, "stemcell.tgz"), "1.484", map[string]string{"cn-hangzhou": "m-light0001"})
+	})
+	inputs := func(extra ...string) []string {
+		return append([]string{"-i", "bosh-deployment=" + boshDeployment, "-i", "environment=" + environment, "-i", "cpi-release=" + cpi,
+			"-i", "stemcell=" + stemcellDir, "-o", "director-config=" + out}, extra...)
+	}
+	rendered := func() map[string]any {
+		data, err := os.ReadFile(filepath.Join(out, "director.yml"))
+		Expect(err).NotTo(HaveOccurred())
+		var doc map[string]any
+		Expect(yaml.Unmarshal(data, &doc)).To(Succeed())
+		return doc
+	}
+	at := func(v any, path ...any) any {
+		for _, p := range path {
+			switch p := p.(type) {
+			case string:
+				v = v.(map[string]any)[p]
+			case int:
+				v = v.([]any)[p]
+			}
+		}
+		return v
+	}
+	release := func(doc map[string]any, name string) any {
+		for _, r := range doc["releases"].([]any) {
+			if r.(map[string]any)["name"] == name {
+				return r
+			}
+		}
+		return nil
+	}
+
+	it("renders director.yml with the real bosh: local CPI release and stemcell, credentials still vars, the SSH key a path; vars.yml holds the metadata values and no secret", func() {
+		r := env.execute(t, t.TempDir(), "prepare-director", inputs("-p", "CREDENTIAL_SOURCE=static", "-p", "USE_RAM_ROLE=false")...)
+		Expect(r.code).To(Equal(0), r.stderr)
+		doc := rendered()
+		Expect(release(doc, "bosh-alicloud-cpi")).To(Equal(map[string]any{"name": "bosh-alicloud-cpi", "url": "file://../cpi-release/release.tgz", "sha1": sha1Hex(t, filepath.Join(cpi, "release.tgz"))}))
+		Expect(release(doc, "bosh")).To(HaveKeyWithValue("url", "https://bosh.io/d/github.com/cloudfoundry/bosh?v=282.0.0"), "no bosh-release input: bosh.yml's")
+		Expect(at(doc, "resource_pools", 0, "stemcell")).To(Equal(map[string]any{"url": "file://../stemcell/stemcell.tgz", "sha1": sha1Hex(t, filepath.Join(stemcellDir, "stemcell.tgz"))}))
+		for _, where := range [][]any{{"cloud_provider", "properties", "alicloud"}, {"instance_groups", 0, "properties", "alicloud"}} {
+			alicloud := at(doc, where...)
+			Expect(alicloud).To(HaveKeyWithValue("access_key_id", "((access_key_id))"))
+			Expect(alicloud).To(HaveKeyWithValue("access_key_secret", "((access_key_secret))"))
+			Expect(alicloud).To(HaveKeyWithValue("region", "cn-hangzhou"))
+		}
+		Expect(at(doc, "cloud_provider", "ssh_tunnel")).To(Equal(map[string]any{"host": "47.0.0.6", "port": 22, "user": "vcap", "private_key": "../environment/ssh.key"}))
+		Expect(at(doc, "cloud_provider", "mbus")).To(Equal("https://mbus:((mbus_bootstrap_password))@47.0.0.6:6868"), "the default OPS_FILES: bosh-deployment/external-ip-not-recommended.yml")
+		Expect(at(doc, "networks", 0, "subnets", 0, "cloud_properties")).To(Equal(map[string]any{"vswitch_id": "vsw-0001", "security_group_ids": []any{"sg-0001"}}))
+		Expect(at(doc, "instance_groups", 0, "properties", "director", "name")).To(Equal("bats-1"))
+		Expect(at(doc, "instance_groups", 0, "properties", "director", "user_management", "local", "users", 0, "password")).To(Equal("((admin_password))"))
+
+		varsData, err := os.ReadFile(filepath.Join(out, "vars.yml"))
+		Expect(err).NotTo(HaveOccurred())
+		var vars map[string]string
+		Expect(yaml.Unmarshal(varsData, &vars)).To(Succeed())
+		Expect(vars).To(Equal(map[string]string{
+			"director_name": "bats-1", "internal_cidr": "10.0.0.0/24", "internal_gw": "10.0.0.1", "internal_ip": "10.0.0.6",
+			"external_ip": "47.0.0.6", "vswitch_id": "vsw-0001", "security_group_id": "sg-0001", "zone": "cn-hangzhou-i",
+			"region": "cn-hangzhou", "key_pair_name": "bats-1-key", "private_key": "../environment/ssh.key",
+			"cpi_release_path": "../cpi-release/release.tgz", "cpi_release_sha1": sha1Hex(t, filepath.Join(cpi, "release.tgz")),
+			"stemcell_path": "../stemcell/stemcell.tgz", "stemcell_sha1": sha1Hex(t, filepath.Join(stemcellDir, "stemcell.tgz")),
+		}))
+		raw, err := os.ReadFile(filepath.Join(out, "director.yml"))
+		Expect(err).NotTo(HaveOccurred())
+		for _, secret := range []string{"PRIVATE KEY", "ENVSSHKEY"} {
+			Expect(string(varsData) + string(raw)).NotTo(ContainSubstring(secret))
+		}
+	})
+
+	it("with temporary credentials gives the director VM the environment's RAM role, the credentials only to create-env, and uses a given bosh release", func() {
+		r := env.execute(t, t.TempDir(), "prepare-director", inputs("-i", "bosh-release="+boshRelease, "-p", "CREDENTIAL_SOURCE=sts")...)
+		Expect(r.code).To(Equal(0), r.stderr)
+		doc := rendered()
+		Expect(at(doc, "instance_groups", 0, "properties", "alicloud")).To(Equal(map[string]any{"credential_source": "ecs_ram_role", "availability_zone": "cn-hangzhou-i", "region": "cn-hangzhou"}))
+		Expect(at(doc, "resource_pools", 0, "cloud_properties")).To(HaveKeyWithValue("ram_role_name", "bosh-director-role"))
+		Expect(at(doc, "cloud_provider", "properties", "alicloud")).To(Equal(map[string]any{"access_key_id": "((access_key_id))", "access_key_secret": "((access_key_secret))",
+			"security_token": "((security_token))", "availability_zone": "cn-hangzhou-i", "region": "cn-hangzhou"}))
+		Expect(release(doc, "bosh")).To(Equal(map[string]any{"name": "bosh", "url": "file://../bosh-release/bosh.tgz", "sha1": sha1Hex(t, filepath.Join(boshRelease, "bosh.tgz"))}))
+	})
+
+	it("refuses temporary credentials without the RAM-role ops, naming USE_RAM_ROLE, and a missing CREDENTIAL_SOURCE; writes nothing", func() {
+		r := env.execute(t, t.TempDir(), "prepare-director", inputs("-p", "CREDENTIAL_SOURCE=ram_role", "-p", "USE_RAM_ROLE=false")...)
+		Expect(r.code).To(Equal(1))
+		Expect(r.stderr).To(ContainSubstring("CREDENTIAL_SOURCE=ram_role is temporary credentials, which would expire inside the director's own CPI config: set USE_RAM_ROLE=true"))
+		Expect(os.ReadDir(out)).To(BeEmpty())
+
+		r = env.execute(t, t.TempDir(), "prepare-director", inputs()...)
+		Expect(r.code).To(Equal(1))
+		Expect(r.stderr).To(ContainSubstring(`CREDENTIAL_SOURCE: expected static, sts, assume_role or ram_role (how the director-env resource authenticates), got ""`))
+	})
+
+	it("applies the ops files of OPS_FILES last", func() {
+		r := env.execute(t, t.TempDir(), "prepare-director", inputs("-p", "CREDENTIAL_SOURCE=static",
+			"-p", "OPS_FILES=bosh-deployment/external-ip-not-recommended.yml bosh-deployment/director-instance-type.yml")...)
+		Expect(r.code).To(Equal(0), r.stderr)
+		Expect(at(rendered(), "resource_pools", 0, "cloud_properties", "instance_type")).To(Equal("ecs.g6.xlarge"))
+	})
+
+	it("refuses a light stemcell when create-env's CPI sets encrypted, naming the setting and the override, which lets it through", func() {
+		ops := "OPS_FILES=bosh-deployment/encrypted.yml"
+		r := env.execute(t, t.TempDir(), "prepare-director", inputs("-p", "CREDENTIAL_SOURCE=static", "-p", ops)...)
+		Expect(r.code).To(Equal(1))
+		Expect(r.stderr).To(ContainSubstring("refusing the light stemcell bosh-alicloud-kvm-ubuntu-noble/1.484"))
+		Expect(r.stderr).To(ContainSubstring("/cloud_provider/properties/alicloud/encrypted: true"))
+		Expect(r.stderr).To(ContainSubstring("ALLOW_ENCRYPTED_LIGHT_STEMCELL=true"))
+		Expect(os.ReadDir(out)).To(BeEmpty())
+
+		r = env.execute(t, t.TempDir(), "prepare-director", inputs("-p", "CREDENTIAL_SOURCE=static", "-p", ops, "-p", "ALLOW_ENCRYPTED_LIGHT_STEMCELL=true")...)
+		Expect(r.code).To(Equal(0), r.stderr)
+		Expect(at(rendered(), "cloud_provider", "properties", "alicloud", "encrypted")).To(BeTrue())
+	})
+
+	it("names every missing input file, and writes nothing", func() {
+		Expect(os.Remove(filepath.Join(boshDeployment, "jumpbox-user.yml"))).To(Succeed())
+		Expect(os.Remove(filepath.Join(environment, "ssh.key"))).To(Succeed())
+		r := env.execute(t, t.TempDir(), "prepare-director", inputs("-p", "CREDENTIAL_SOURCE=static", "-p", "OPS_FILES=bosh-deployment/nowhere.yml")...)
+		Expect(r.code).To(Equal(1))
+		Expect(r.stderr).To(ContainSubstring("bosh-deployment: no file bosh-deployment/jumpbox-user.yml; environment: no file environment/ssh.key; ops file: no file bosh-deployment/nowhere.yml"))
+		Expect(os.ReadDir(out)).To(BeEmpty())
+
+		Expect(os.Remove(filepath.Join(cpi, "release.tgz"))).To(Succeed())
+		r = env.execute(t, t.TempDir(), "prepare-director", inputs("-p", "CREDENTIAL_SOURCE=static")...)
+		Expect(r.code).To(Equal(1))
+		Expect(r.stderr).To(ContainSubstring("the cpi-release input cpi-release holds no *.tgz"))
+	})
+}
