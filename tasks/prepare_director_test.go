@@ -174,16 +174,21 @@ func testPrepareDirector(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 		for _, p := range path {
 			switch p := p.(type) {
 			case string:
-				v = v.(map[string]any)[p]
+				m, ok := v.(map[string]any)
+				Expect(ok).To(BeTrue(), "a map at %v", p)
+				v = m[p]
 			case int:
-				v = v.([]any)[p]
+				l, ok := v.([]any)
+				Expect(ok).To(BeTrue(), "a list at %v", p)
+				v = l[p]
 			}
 		}
 		return v
 	}
 	release := func(doc map[string]any, name string) any {
-		for _, r := range doc["releases"].([]any) {
-			if r.(map[string]any)["name"] == name {
+		releases, _ := doc["releases"].([]any)
+		for _, r := range releases {
+			if m, _ := r.(map[string]any); m["name"] == name {
 				return r
 			}
 		}
