@@ -26,6 +26,7 @@ func TestTasks(t *testing.T) {
 	suite("build-candidate and promote", func(t *testing.T, context spec.G, it spec.S) { testBuildAndPromote(t, context, it, env) })
 	suite("integration", func(t *testing.T, context spec.G, it spec.S) { testIntegration(t, context, it, env) })
 	suite("prepare-director", func(t *testing.T, context spec.G, it spec.S) { testPrepareDirector(t, context, it, env) })
+	suite("prepare-director, then the director-env resource's create", func(t *testing.T, context spec.G, it spec.S) { testPrepareThenCreate(t, context, it, env) })
 	suite.Run(t)
 }
 

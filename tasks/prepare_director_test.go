@@ -1,9 +1,12 @@
 package tasks_test
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -12,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
+	"github.com/bosh-alicloud/concourse-pack/lib/concourse/conformance"
 )
 
 // A bosh-deployment checkout in miniature: the files prepare-director uses, shaped like the real
@@ -287,5 +291,48 @@ func testPrepareDirector(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 		r = env.execute(t, t.TempDir(), "prepare-director", inputs("-p", "CREDENTIAL_SOURCE=static")...)
 		Expect(r.code).To(Equal(1))
 		Expect(r.stderr).To(ContainSubstring("the cpi-release input cpi-release holds no *.tgz"))
+	})
+}
+
+// testPrepareThenCreate feeds prepare-director's output to the director-env resource's create,
+// as a pipeline does: the real resource binary, the emulator, the bosh double (the real bosh for
+// interpolate), temporary credentials (the worker's RAM role).
+func testPrepareThenCreate(t *testing.T, context spec.G, it spec.S, env taskEnv) {
+	var Expect = NewWithT(t).Expect
+
+	it("renders what the director-env resource's create takes with temporary credentials", func() {
+		resource := conformance.Compile(t, "../resources/director-env")
+		double := testtools.BoshDouble(t)
+		c := testtools.NewCloud(t)
+		build := t.TempDir() // the put's build directory: the task's inputs and output by name
+		for _, dir := range []string{"bosh-deployment", "environment", "cpi-release", "stemcell", "director-config"} {
+			Expect(os.MkdirAll(filepath.Join(build, dir), 0o755)).To(Succeed())
+		}
+		writeFiles(t, filepath.Join(build, "bosh-deployment"), boshDeploymentFixture)
+		writeEnvironment(t, filepath.Join(build, "environment"), environmentMetadata(c.Region, c.Bucket))
+		writeFiles(t, filepath.Join(build, "cpi-release"), map[string]string{"release.tgz": "cpi release bytes"})
+		testtools.WriteStemcell(t, filepath.Join(build, "stemcell", "stemcell.tgz"), "1.484", map[string]string{c.Region: "m-light0001"})
+		in := func(name string) string { return name + "=" + filepath.Join(build, name) }
+		r := env.execute(t, t.TempDir(), "prepare-director", "-i", in("bosh-deployment"), "-i", in("environment"), "-i", in("cpi-release"),
+			"-i", in("stemcell"), "-o", in("director-config"), "-p", "CREDENTIAL_SOURCE=ram_role")
+		Expect(r.code).To(Equal(0), r.stderr)
+
+		source := map[string]any{"ram_role": "ConcourseWorker", "region": c.Region, "bucket": c.Bucket, "oss_endpoint": c.URL,
+			"ecs_endpoint": c.URL, "sts_endpoint": c.URL, "env": "bats-1", "prefix": "directors/", "bosh_cli": double}
+		request, err := json.Marshal(map[string]any{"source": source, "params": map[string]any{"action": "create",
+			"manifest": "director-config/director.yml", "vars_files": []string{"director-config/vars.yml"}, "metadata_file": "environment/metadata"}})
+		Expect(err).NotTo(HaveOccurred())
+		cmd := exec.Command(resource, "out", build)
+		cmd.Stdin = bytes.NewReader(request)
+		cmd.Env = append(os.Environ(), "NO_COLOR=1", "HOME="+t.TempDir(), "ALIBABA_CLOUD_METADATA_URL="+c.URL,
+			"BOSH_DOUBLE_REAL="+testtools.Bosh(t), "BOSH_DOUBLE_LOG="+filepath.Join(t.TempDir(), "journal"))
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		Expect(cmd.Run()).To(Succeed(), stderr.String())
+		Expect(stdout.String()).To(ContainSubstring(`"revision":"1"`))
+		revision := string(c.GetObject(t, "directors/bats-1/revisions/0000000001.json"))
+		Expect(revision).To(MatchRegexp(`"files/\d+-ssh\.key"`), "the SSH key, taken from environment/ssh.key into the revision")
+		Expect(revision).To(MatchRegexp(`"files/\d+-release\.tgz"`))
+		Expect(revision).To(MatchRegexp(`"files/\d+-stemcell\.tgz"`))
 	})
 }
