@@ -19,6 +19,7 @@ func TestCLI(t *testing.T) {
 	suite("commands", testCommands)
 	suite("stemcell", testStemcellCommand)
 	suite("stemcell guard", testStemcellGuard)
+	suite("integration", testIntegrationCommand)
 	suite("director", testDirectorCommand)
 	suite("release", testReleaseCommand)
 	suite("blob through a proxy", func(t *testing.T, context spec.G, it spec.S) { testBlobThroughProxy(t, context, it, binary) })
