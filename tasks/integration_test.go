@@ -15,6 +15,7 @@ import (
 	"github.com/sclevine/spec"
 
 	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/stemcelltest"
 )
 
@@ -196,6 +197,21 @@ func testIntegration(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 		run.wait(t)
 		Expect(run.code).NotTo(Equal(0))
 		Expect(c.Keys(t, "")).To(BeEmpty(), run.stderr.String())
+	})
+
+	it("aborts and removes the upload when the build is aborted (SIGTERM) while root.img is uploading, and never runs the suite", func() {
+		big, _ := stemcelltest.HeavyStemcell(t, bytes.Repeat([]byte("raw disk image "), 20<<20/15))
+		Expect(os.WriteFile(filepath.Join(stemcellDir, "stemcell.tgz"), big, 0o644)).To(Succeed())
+		c.Sim.AddFault(sim.Fault{Service: "oss", Action: "UploadPart", Kind: sim.FaultBandwidth, Bandwidth: 512 << 10})
+		run := env.start(t, doubleEnv(), "integration", args(params(c.TaskParams())...)...)
+		NewWithT(t).Eventually(func() []string { return c.PendingUploads(t, "") }, time.Minute, 50*time.Millisecond).ShouldNot(BeEmpty())
+		Expect(run.cmd.Process.Signal(syscall.SIGTERM)).To(Succeed())
+		run.wait(t)
+		Expect(run.code).NotTo(Equal(0))
+		Expect(c.PendingUploads(t, "")).To(BeEmpty(), run.stderr.String())
+		Expect(c.Keys(t, "")).To(BeEmpty())
+		_, ran := testtools.GinkgoCall(t, calls)
+		Expect(ran).To(BeFalse())
 	})
 
 	it("hands the CPI the worker's RAM role credentials, or with ecs_ram_role no key and the role's name", func() {
