@@ -27,11 +27,16 @@ build:
 	$(GOBUILD) -o $(BIN)/director-env-resource ./resources/director-env
 
 ## tools: the real bosh CLI and fly into bin/ (one Go module each under tools/)
-tools: $(BIN)/bosh $(BIN)/fly
+tools: $(BIN)/bosh $(BIN)/fly $(BIN)/ginkgo
 
 $(BIN)/bosh: tools/bosh/go.mod tools/bosh/go.sum
 	cd tools/bosh && $(GOBUILD) -ldflags "-s -w -X github.com/cloudfoundry/bosh-cli/v7/cmd.VersionLabel=$(BOSH_VERSION)" \
 		-o $@ github.com/cloudfoundry/bosh-cli/v7
+
+# ginkgo v1.16.5, the version the CPI's Makefile installs: the integration task's runner when the
+# CPI does not vendor the ginkgo CLI (the task image ships it)
+$(BIN)/ginkgo: tools/ginkgo/go.mod tools/ginkgo/go.sum
+	cd tools/ginkgo && $(GOBUILD) -ldflags "-s -w" -o $@ github.com/onsi/ginkgo/ginkgo
 
 $(BIN)/fly: tools/fly/go.mod tools/fly/go.sum
 	cd tools/fly && $(GOBUILD) -ldflags "-s -w -X github.com/concourse/concourse.Version=$(FLY_VERSION)" \

@@ -252,6 +252,40 @@ func testIntegration(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 		r := env.executeWithEnv(t, doubleEnv(), "integration", "-i", "bosh-cpi-src="+testtools.CPIModule(t), "-i", "stemcell="+stemcellDir,
 			"-i", "environment="+envDir, "-p", "ALICLOUD_REGION="+c.Region)
 		Expect(r.code).To(Equal(1))
-		Expect(r.stderr).To(ContainSubstring("vendor has no github.com/onsi/ginkgo/ginkgo (the ginkgo v1 CLI)"))
+		Expect(r.stderr).To(ContainSubstring("vendor has no github.com/onsi/ginkgo/ginkgo (the ginkgo v1 CLI) and no ginkgo v1 is on PATH"))
+	})
+
+	it("runs the task image's ginkgo v1 when the CPI's vendor directory has no ginkgo CLI (the real CPI's), and refuses a ginkgo v2", func() {
+		for _, tc := range []struct {
+			version string
+			ok      bool
+		}{{"Ginkgo Version 1.16.5", true}, {"Ginkgo Version 2.34.0", false}} {
+			bin := t.TempDir()
+			ginkgo := testtools.NewRecorder(t, bin, "ginkgo", `if [ "${1:-}" = version ]; then echo "`+tc.version+`"; exit 0; fi
+for a in "$@"; do case $a in -reportFile=*) r=${a#-reportFile=}; printf '<testsuite name="integration" tests="1" failures="0"><testcase name="creates a VM"/></testsuite>\n' >"$r" ;; esac; done`)
+			vars := doubleEnv()
+			for i, kv := range vars {
+				if strings.HasPrefix(kv, "PATH=") {
+					vars[i] = "PATH=" + bin + ":" + strings.TrimPrefix(kv, "PATH=")
+				}
+			}
+			r := env.executeWithEnv(t, vars, "integration", append([]string{"-i", "bosh-cpi-src=" + testtools.CPIModule(t), "-i", "stemcell=" + stemcellDir,
+				"-i", "environment=" + envDir, "-o", "test-reports=" + reports}, params(c.TaskParams())...)...)
+			if !tc.ok {
+				Expect(r.code).To(Equal(1))
+				Expect(r.stderr).To(ContainSubstring("no ginkgo v1 is on PATH"))
+				Expect(ginkgo.Argvs(t)).To(Equal([]string{"version"}))
+				continue
+			}
+			Expect(r.code).To(Equal(0), r.stderr)
+			Expect(r.stderr).To(ContainSubstring("running Ginkgo Version 1.16.5 from the task image"))
+			calls := ginkgo.Calls(t)
+			Expect(calls).To(HaveLen(2))
+			Expect(calls[1].Argv[0]).To(Equal("-mod=vendor"))
+			Expect(calls[1].Argv[len(calls[1].Argv)-1]).To(Equal("integration"))
+			Expect(calls[1].Env).To(HaveKeyWithValue("ACK_GINKGO_RC", "true"))
+			Expect(readReport(t, filepath.Join(reports, "junit.xml")).Tests).To(Equal(1))
+			Expect(c.Keys(t, "")).To(BeEmpty(), "the upload is deleted after the suite")
+		}
 	})
 }

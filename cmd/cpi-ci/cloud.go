@@ -45,14 +45,13 @@ ALICLOUD_ACCESS_KEY_ID + ALICLOUD_ACCESS_KEY_SECRET (+ ALICLOUD_SECURITY_TOKEN f
 ALICLOUD_RAM_ROLE (the worker's ECS RAM role), optionally ALICLOUD_ASSUME_ROLE_ARN on top, and
 endpoint overrides ALICLOUD_ECS_ENDPOINT, ALICLOUD_OSS_ENDPOINT, ALICLOUD_STS_ENDPOINT.
 
-  exec [--as terraform|alibaba|cpi|cpi-integration] [--vars-file PATH] [--env NAME]... -- COMMAND [ARG]...
+  exec [--as terraform|alibaba|cpi] [--vars-file PATH] [--env NAME]... -- COMMAND [ARG]...
       resolve the credentials (RAM role, assumed role, STS or static keys) and run COMMAND with
       them in its environment: --as terraform (default) sets ALICLOUD_ACCESS_KEY,
       ALICLOUD_SECRET_KEY, ALICLOUD_SECURITY_TOKEN; alibaba sets ALIBABA_CLOUD_ACCESS_KEY_ID,
       ALIBABA_CLOUD_ACCESS_KEY_SECRET, ALIBABA_CLOUD_SECURITY_TOKEN; cpi sets CPI_ACCESS_KEY_ID,
-      CPI_SECRET_ACCESS_KEY, CPI_SECURITY_TOKEN; cpi-integration sets CPI_ACCESS_KEY_ID,
-      CPI_ACCESS_KEY_SECRET, CPI_SECURITY_TOKEN (the CPI's integration suite). ALICLOUD_REGION is kept; the credential params
-      above are not passed on. --vars-file also writes them as a bosh vars file (0600;
+      CPI_ACCESS_KEY_SECRET, CPI_SECURITY_TOKEN (what the CPI's integration suite reads).
+      ALICLOUD_REGION is kept; the credential params above are not passed on. --vars-file also writes them as a bosh vars file (0600;
       access_key_id, access_key_secret, security_token), removed when COMMAND ends. COMMAND's
       output is redacted (the key id too, and the value of each --env NAME); cpi-ci exits with
       its code. Credentials never appear on an argv.
@@ -141,15 +140,14 @@ func openTaskCloud(bucket string, s stdio) (*alicloud.Session, *concourse.Logger
 var credentialNames = map[string][3]string{
 	"terraform": {"ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY", "ALICLOUD_SECURITY_TOKEN"},
 	"alibaba":   {"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"},
-	"cpi":       {"CPI_ACCESS_KEY_ID", "CPI_SECRET_ACCESS_KEY", "CPI_SECURITY_TOKEN"},
+	"cpi":       {"CPI_ACCESS_KEY_ID", "CPI_ACCESS_KEY_SECRET", "CPI_SECURITY_TOKEN"},
 	// What the CPI's integration suite reads (src/bosh-alicloud-cpi/integration/config.go).
-	"cpi-integration": {"CPI_ACCESS_KEY_ID", "CPI_ACCESS_KEY_SECRET", "CPI_SECURITY_TOKEN"},
 }
 
 func runCloudExec(ctx context.Context, args []string, s stdio) error {
 	fs := flags("cloud exec", s)
 	fs.Usage = func() { _, _ = fmt.Fprint(s.err, cloudUsage) } // help goes to stderr: nowhere else to report it
-	as := fs.String("as", "terraform", "the variable names: terraform, alibaba, cpi or cpi-integration")
+	as := fs.String("as", "terraform", "the variable names: terraform, alibaba or cpi")
 	varsFile := fs.String("vars-file", "", "also write the credentials as a bosh vars file here (0600)")
 	var secretEnv multiFlag
 	fs.Var(&secretEnv, "env", "NAME: an environment variable holding another secret to redact (repeatable)")
@@ -158,7 +156,7 @@ func runCloudExec(ctx context.Context, args []string, s stdio) error {
 	}
 	names, ok := credentialNames[*as]
 	if !ok {
-		return fmt.Errorf("--as: expected terraform, alibaba, cpi or cpi-integration, got %q", *as)
+		return fmt.Errorf("--as: expected terraform, alibaba or cpi, got %q", *as)
 	}
 	if fs.NArg() == 0 {
 		return fmt.Errorf("missing COMMAND\n\n%s", cloudUsage)

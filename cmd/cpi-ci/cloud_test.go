@@ -63,7 +63,7 @@ func testCloudCommand(t *testing.T, context spec.G, it spec.S, binary string) {
 			Expect(stdout).To(Equal("600\n"))
 			env := tool.Calls(t)[0].Env
 			Expect(env).To(HaveKeyWithValue("CPI_ACCESS_KEY_ID", c.KeyID))
-			Expect(env).To(HaveKeyWithValue("CPI_SECRET_ACCESS_KEY", c.Secret))
+			Expect(env).To(HaveKeyWithValue("CPI_ACCESS_KEY_SECRET", c.Secret))
 			Expect(env).NotTo(HaveKey("CPI_SECURITY_TOKEN"))
 			for _, name := range []string{"ALICLOUD_ACCESS_KEY_ID", "ALICLOUD_ACCESS_KEY_SECRET"} {
 				Expect(env).NotTo(HaveKey(name))

@@ -133,7 +133,7 @@ func runIntegration(ctx context.Context, args []string, s stdio) error {
 	cpiEnv["CPI_STEMCELL_VERSION"] = version
 	cpiEnv["CPI_STEMCELL_OSS_OBJECT"] = object
 	cpiEnv["CPI_CREDENTIAL_SOURCE"] = *source
-	names := credentialNames["cpi-integration"]
+	names := credentialNames["cpi"]
 	env := toolEnv(os.Environ(), names, creds)
 	if *source == "ecs_ram_role" {
 		// The CPI reads the instance metadata itself: no key in its environment.
