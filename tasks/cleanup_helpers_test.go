@@ -79,7 +79,8 @@ func cleanInstance(t testing.TB, c *testtools.Cloud, image, vpc, env string) str
 	out := cleanECS(t, c, "CreateInstance", map[string]string{"ZoneId": "cn-hangzhou-a", "InstanceType": "ecs.g6.large",
 		"ImageId": image, "VpcId": vpc, "VSwitchId": "vsw-" + strings.TrimPrefix(vpc, "vpc-"),
 		"Tag.1.Key": "director", "Tag.1.Value": env})
-	return out["InstanceId"].(string)
+	id, _ := out["InstanceId"].(string)
+	return id
 }
 
 // cleanDisk creates a data disk tagged director=env.
@@ -87,7 +88,8 @@ func cleanDisk(t testing.TB, c *testtools.Cloud, env string) string {
 	t.Helper()
 	out := cleanECS(t, c, "CreateDisk", map[string]string{"ZoneId": "cn-hangzhou-a", "Size": "20",
 		"Tag.1.Key": "director", "Tag.1.Value": env})
-	return out["DiskId"].(string)
+	id, _ := out["DiskId"].(string)
+	return id
 }
 
 // cleanRevision records a revision of a director env with status in the store at prefix.
