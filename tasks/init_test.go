@@ -24,6 +24,8 @@ func TestTasks(t *testing.T) {
 	suite("conventions", testConventions)
 	suite("unit-tests", func(t *testing.T, context spec.G, it spec.S) { testUnitTests(t, context, it, env) })
 	suite("build-candidate and promote", func(t *testing.T, context spec.G, it spec.S) { testBuildAndPromote(t, context, it, env) })
+	suite("ensure-terminated", func(t *testing.T, context spec.G, it spec.S) { testEnsureTerminated(t, context, it, env) })
+	suite("teardown", func(t *testing.T, context spec.G, it spec.S) { testTeardown(t, context, it, env) })
 	suite.Run(t)
 }
 

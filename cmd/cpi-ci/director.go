@@ -29,6 +29,8 @@ func runDirector(ctx context.Context, args []string, s stdio) error {
 	}
 	switch args[0] {
 	case "break-expired":
+	case "teardown": // director_teardown.go
+		return runDirectorTeardown(ctx, args[1:], s)
 	case "-h", "--help", "help":
 		_, _ = fmt.Fprint(s.err, directorUsage) // stderr is the last resort: nowhere to report its failure
 		return flag.ErrHelp
