@@ -26,6 +26,7 @@ func TestTasks(t *testing.T) {
 	suite("build-candidate and promote", func(t *testing.T, context spec.G, it spec.S) { testBuildAndPromote(t, context, it, env) })
 	suite("ensure-terminated", func(t *testing.T, context spec.G, it spec.S) { testEnsureTerminated(t, context, it, env) })
 	suite("teardown", func(t *testing.T, context spec.G, it spec.S) { testTeardown(t, context, it, env) })
+	suite("environment", func(t *testing.T, context spec.G, it spec.S) { testEnvironment(t, context, it, env) })
 	suite.Run(t)
 }
 

@@ -37,6 +37,10 @@ directory (under cpi-ci cloud exec, which gives terraform its credentials).
       whole or not at all.
   output NAME
       print the non-sensitive string output NAME, or nothing when the state has no such output.
+  private-state --bucket B --key KEY [--oss-region R]
+      make the state object KEY private (object ACL), if it exists. terraform's oss backend asks
+      for its acl with a header OSS ignores on PutObject (x-oss-acl, not x-oss-object-acl), so the
+      state would otherwise get the bucket's ACL. Takes the task's cloud params, not cloud exec.
 `
 
 // terraformSubcommands are the subcommands of `cpi-ci terraform`.
@@ -44,6 +48,8 @@ var terraformSubcommands = map[string]func(ctx context.Context, args []string, s
 	"init":    runTerraformInit,
 	"outputs": runTerraformOutputs,
 	"output":  runTerraformOutput,
+
+	"private-state": runTerraformPrivateState,
 }
 
 func runTerraform(ctx context.Context, args []string, s stdio) error {
@@ -356,4 +362,42 @@ func runTerraformOutput(ctx context.Context, args []string, s stdio) error {
 		return fmt.Errorf("output %s: expected a string", name)
 	}
 	return s.printf("%s\n", value)
+}
+
+func runTerraformPrivateState(ctx context.Context, args []string, s stdio) error {
+	fs := flags("terraform private-state", s)
+	fs.Usage = func() { _, _ = fmt.Fprint(s.err, terraformUsage) } // help goes to stderr: nowhere else to report it
+	bucket := fs.String("bucket", "", "the state's bucket (required)")
+	key := fs.String("key", "", "the state object's key (required)")
+	ossRegion := fs.String("oss-region", "", "the bucket's region; default ALICLOUD_REGION")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *bucket == "" || *key == "" || fs.NArg() > 0 {
+		return fmt.Errorf("expected --bucket and --key, and no arguments\n\n%s", terraformUsage)
+	}
+	session, log, err := openTaskCloud(*bucket, s)
+	if err != nil {
+		return err
+	}
+	region := *ossRegion
+	if region == "" {
+		region = session.Cloud().Region
+	}
+	store, err := session.StoreIn(region, *bucket, "")
+	if err != nil {
+		return err
+	}
+	exists, err := store.Exists(ctx, *key)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		return nil
+	}
+	if err := store.SetPublicRead(ctx, *key, false); err != nil {
+		return fmt.Errorf("making the state oss://%s/%s private: %w", *bucket, *key, err)
+	}
+	log.Printf("the state oss://%s/%s is private", *bucket, *key)
+	return nil
 }
