@@ -64,6 +64,7 @@ func testEnvironment(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 		home = t.TempDir()
 		rc := filepath.Join(home, "terraformrc")
 		Expect(os.WriteFile(rc, []byte("disable_checkpoint = true\n"), 0o644)).To(Succeed())
+		Expect(os.MkdirAll(filepath.Join(home, "plugins"), 0o755)).To(Succeed())
 		// terraform's config and plugin cache stay in the test's temp dirs.
 		tfEnv = append(env.env(home), "TF_CLI_CONFIG_FILE="+rc, "TF_PLUGIN_CACHE_DIR="+filepath.Join(home, "plugins"),
 			"NO_PROXY=127.0.0.1", "no_proxy=127.0.0.1", "NO_COLOR=1")
