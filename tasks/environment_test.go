@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -158,6 +159,43 @@ func testEnvironment(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 		Expect(string(c.GetObject(t, stateKey))).NotTo(ContainSubstring(`"terraform_data"`))
 		Expect(readMetadata(gone)).To(BeEmpty())
 		Expect(filepath.Join(gone, "ssh.key")).NotTo(BeAnExistingFile())
+	})
+
+	it("ships a config that is terraform fmt clean, declares what the task passes, and outputs every metadata key, the key sensitive", func() {
+		dir := filepath.Join(env.root, "tasks", "environment", "terraform")
+		run(t, tfEnv, dir, "terraform", "fmt", "-check", "-diff", "-recursive")
+		files, err := filepath.Glob(filepath.Join(dir, "*.tf"))
+		Expect(err).NotTo(HaveOccurred())
+		var hcl strings.Builder
+		for _, f := range files {
+			body, err := os.ReadFile(f)
+			Expect(err).NotTo(HaveOccurred())
+			hcl.Write(body)
+			hcl.WriteString("\n")
+		}
+		// terraform fmt keeps every top-level block starting at a line's start and ending at "}".
+		blocks := map[string]string{}
+		for _, m := range regexp.MustCompile(`(?ms)^(variable|output) "([^"]+)" \{\n(.*?)^\}`).FindAllStringSubmatch(hcl.String(), -1) {
+			blocks[m[1]+" "+m[2]] = m[3]
+		}
+		var required []string
+		for k, body := range blocks {
+			if name, ok := strings.CutPrefix(k, "variable "); ok && !strings.Contains(body, "default") {
+				required = append(required, name)
+			}
+		}
+		Expect(required).To(ConsistOf("env_name", "region", "zone"), "the variables the task passes with -var, and no other without a default")
+		for _, key := range []string{"region", "zone", "vpc_id", "vswitch_id", "security_group_id", "internal_cidr", "internal_gw",
+			"internal_ip", "external_ip", "reserved_range", "static_range", "key_pair_name", "dns_recursor_ip", "bats_eip",
+			"network_static_ip_1", "network_static_ip_2", "slb", "blobstore_bucket", "integration_bucket", "ram_role",
+			"server_group_slb", "manual_vswitch_id"} {
+			body, ok := blocks["output "+key]
+			Expect(ok).To(BeTrue(), "output %s", key)
+			Expect(body).NotTo(ContainSubstring("sensitive"), "output %s goes into metadata", key)
+		}
+		Expect(blocks).To(HaveKey("output ssh_private_key"), "the task's default SSH_KEY_OUTPUT")
+		Expect(blocks["output ssh_private_key"]).To(MatchRegexp(`sensitive\s*=\s*true`))
+		Expect(hcl.String()).NotTo(MatchRegexp(`(?m)^\s*backend\s`), "the task adds the backend")
 	})
 
 	it("ships its own config when no terraform input is given", func() {
