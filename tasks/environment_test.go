@@ -207,6 +207,16 @@ func testEnvironment(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 		Expect(r.stdout + r.stderr).To(ContainSubstring("aliyun/alicloud"))
 	})
 
+	it("keeps the state in OSS whatever backend the config declares", func() {
+		r := environment(c.TaskParams(), config(`
+terraform {
+  backend "local" { path = "elsewhere.tfstate" }
+}
+`), t.TempDir(), "ENV_NAME=env-1", "INSTANCE_TYPES=ecs.g6.large")
+		Expect(r.code).To(Equal(0), r.stdout+r.stderr)
+		Expect(string(c.GetObject(t, stateKey))).To(ContainSubstring(`"terraform_data"`))
+	})
+
 	it("fails naming the types and zones when no zone has stock, and never applies", func() {
 		for _, z := range zones {
 			Expect(c.Sim.SetStock(z, "ecs.g6.large", false)).To(Succeed())
