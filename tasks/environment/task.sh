@@ -27,7 +27,7 @@ if [ "${1:-}" != locked ]; then
     fail "set ENV_NAME or ENV_NAME_FILE, not both"
   elif [ -n "${ENV_NAME_FILE:-}" ]; then
     [ -f "$ENV_NAME_FILE" ] || fail "ENV_NAME_FILE: no file $ENV_NAME_FILE in the task's working dir"
-    name=$(tr -d '[:space:]' <"$ENV_NAME_FILE")
+    name=$(cat "$ENV_NAME_FILE")
     [ -n "$name" ] || fail "ENV_NAME_FILE: $ENV_NAME_FILE is empty"
   elif [ -n "${ENV_NAME:-}" ]; then
     name=$ENV_NAME
@@ -133,7 +133,7 @@ if [ "$ACTION" = apply ]; then
     key=(--ssh-key "$work/ssh.key" --ssh-key-output "$SSH_KEY_OUTPUT" --require-ssh-key)
   fi
 else
-  terraform_run destroy
+  terraform_run destroy || fail "destroy failed: the state is in oss://$STATE_BUCKET/$ENVIRONMENT_STATE_PREFIX/"
   key=()
 fi
 
