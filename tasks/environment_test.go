@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/sclevine/spec"
 
 	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
+	"github.com/bosh-alicloud/concourse-pack/lib/alicloud/sim"
 )
 
 // envConfig is a provider-free terraform config shaped like the pack's own: it declares what the
@@ -86,7 +88,10 @@ func testEnvironment(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 	// environment runs the task on the emulator with params (cloud params from cloudParams).
 	environment := func(cloudParams map[string]string, tfDir, out string, params ...string) result {
 		t.Helper()
-		args := []string{"-o", "environment=" + out, "-p", "STATE_BUCKET=" + c.Bucket, "-p", "INIT_ATTEMPTS=1"}
+		args := []string{"-o", "environment=" + out, "-p", "STATE_BUCKET=" + c.Bucket}
+		if !slices.ContainsFunc(params, func(p string) bool { return strings.HasPrefix(p, "INIT_ATTEMPTS=") }) {
+			args = append(args, "-p", "INIT_ATTEMPTS=1") // a failing init fails at once
+		}
 		if tfDir != "" {
 			args = append(args, "-i", "terraform="+tfDir)
 		}
@@ -205,6 +210,15 @@ func testEnvironment(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 		Expect(r.code).NotTo(Equal(0))
 		Expect(r.stdout).To(ContainSubstring("config concourse-pack/tasks/environment/terraform"))
 		Expect(r.stdout + r.stderr).To(ContainSubstring("aliyun/alicloud"))
+	})
+
+	it("tries terraform init again after a failure, and logs it", func() {
+		// ListObjects is terraform's own call (cpi-ci lists with ListObjectsV2).
+		c.Sim.AddFault(sim.Fault{Service: "oss", Action: "ListObjects", Count: 1, Kind: "service-unavailable"})
+		r := environment(c.TaskParams(), config(""), t.TempDir(), "ENV_NAME=env-1", "INSTANCE_TYPES=ecs.g6.large", "INIT_ATTEMPTS=3")
+		Expect(r.code).To(Equal(0), r.stdout+r.stderr)
+		Expect(r.stderr).To(ContainSubstring("terraform init failed (exit 1) on try 1 of 3: trying again in"))
+		Expect(r.stdout).To(ContainSubstring("Apply complete!"))
 	})
 
 	it("keeps the state in OSS whatever backend the config declares", func() {
