@@ -72,6 +72,7 @@ resource "alicloud_eip_address" "nat" {
 resource "alicloud_eip_association" "nat" {
   allocation_id = alicloud_eip_address.nat.id
   instance_id   = alicloud_nat_gateway.env.id
+  instance_type = "Nat"
 }
 
 resource "alicloud_snat_entry" "env" {
@@ -135,8 +136,8 @@ resource "alicloud_oss_bucket" "integration" {
 
 # The RAM role of the director's and the test VMs' instances (ram_role).
 resource "alicloud_ram_role" "env" {
-  role_name = "${var.env_name}-bosh"
-  assume_role_policy_document = jsonencode({
+  name = "${var.env_name}-bosh"
+  document = jsonencode({
     Version = "1"
     Statement = [{
       Action    = "sts:AssumeRole"
@@ -148,7 +149,7 @@ resource "alicloud_ram_role" "env" {
 }
 
 resource "alicloud_ram_role_policy_attachment" "env" {
-  role_name   = alicloud_ram_role.env.role_name
+  role_name   = alicloud_ram_role.env.name
   policy_name = "AliyunECSFullAccess"
   policy_type = "System"
 }

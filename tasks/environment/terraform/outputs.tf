@@ -89,7 +89,7 @@ output "integration_bucket" {
 }
 
 output "ram_role" {
-  value = alicloud_ram_role.env.role_name
+  value = alicloud_ram_role.env.name
 }
 
 # The task writes it to environment/ssh.key (SSH_KEY_OUTPUT); never in metadata or a log.

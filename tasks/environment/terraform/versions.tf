@@ -6,7 +6,7 @@ terraform {
   required_providers {
     alicloud = {
       source  = "aliyun/alicloud"
-      version = ">= 1.230.0"
+      version = ">= 1.240.0"
     }
     tls = {
       source  = "hashicorp/tls"
