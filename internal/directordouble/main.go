@@ -124,7 +124,7 @@ func run(argv []string) error {
 	}
 	fmt.Fprintln(os.Stderr, "bosh-double: "+strings.Join(argv, " "))
 	if os.Getenv("BOSH_ENVIRONMENT") == "" {
-		return errors.New("Expected non-empty Director URL (BOSH_ENVIRONMENT)")
+		return errors.New("expected non-empty Director URL (BOSH_ENVIRONMENT), as the bosh CLI does")
 	}
 	file := stateFile()
 	d, err := load(file)
