@@ -96,10 +96,12 @@ e2e: build
 	$(BIN)/cpi-ci concourse down --work-dir $(CURDIR)/out/e2e-concourse >/dev/null 2>&1 || true; \
 	exit $$status
 
-## e2e-images: the test-only image variants (the director-env resource with the bosh test double)
+## e2e-images: the test-only image variants (the director-env resource with the bosh test double;
+## the task image with a layer of director and BATs doubles)
 e2e-images: build tools
 	$(GOBUILD) -o $(BIN)/e2e/boshdouble ./internal/boshdouble
-	$(BIN)/cpi-ci images build --out $(CURDIR)/out/images images/director-env-resource-e2e/e2e.yaml
+	$(GOBUILD) -o $(BIN)/e2e/directordouble ./internal/directordouble
+	$(BIN)/cpi-ci images build --out $(CURDIR)/out/images images/director-env-resource-e2e/e2e.yaml images/task-demo/demo.yaml
 
 clean:
 	rm -rf $(BIN) out

@@ -33,6 +33,7 @@ func TestImages(t *testing.T) {
 	suite("Dockerfiles", testDockerfiles)
 	suite("hermetic build", testHermeticBuild)
 	suite("task image", testTaskImage)
+	suite("task demo image", testTaskDemoImage)
 	for _, e := range e2eSuites {
 		suite(e.name, e.fn)
 	}

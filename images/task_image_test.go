@@ -366,3 +366,71 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// testTaskDemoImage checks the demo variant: the task image plus one layer of doubles, which the
+// task image never holds.
+func testTaskDemoImage(t *testing.T, _ spec.G, it spec.S) {
+	var Expect = NewWithT(t).Expect
+
+	it("is the task image plus one layer holding the doubles, first on PATH; the task image holds none of them", func() {
+		task, err := image.ReadSpec("task/image.yaml")
+		Expect(err).NotTo(HaveOccurred())
+		demo, err := image.ReadSpec("task-demo/demo.yaml")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(demo.Name).To(Equal("task-demo"))
+		Expect(demo.Packages).To(Equal(task.Packages))
+		Expect(demo.Inputs).To(Equal(task.Inputs))
+		Expect(demo.Files).To(Equal(task.Files))
+		Expect(demo.Env).To(ContainElement(HavePrefix("PATH=/usr/local/doubles:")))
+		Expect(demo.Env).To(ContainElement("GOTOOLCHAIN=local"), "the task image's other variables stay")
+		Expect(demo.Env).NotTo(ContainElement(task.Env[0]), "the parent's PATH is replaced")
+		matches, _ := filepath.Glob("*/image.yaml")
+		Expect(matches).NotTo(ContainElement(ContainSubstring("demo")), "make images and make dockerfiles take */image.yaml only")
+
+		// A repository with what the specs take from it: bin/ of this one, the double built afresh.
+		repo := t.TempDir()
+		for _, f := range []string{"bin/cpi-ci", "bin/bosh", "images/task-demo/doubles/bundle"} {
+			Expect(os.MkdirAll(filepath.Join(repo, filepath.Dir(f)), 0o755)).To(Succeed())
+			abs, err := filepath.Abs(filepath.Join("..", f))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(os.Symlink(abs, filepath.Join(repo, f))).To(Succeed())
+		}
+		double := filepath.Join(repo, "bin", "e2e", "directordouble")
+		out, err := exec.Command("go", "build", "-o", double, "../internal/directordouble").CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+
+		rootfs := fakeRootfs(t)
+		goDir := filepath.Join(t.TempDir(), "go")
+		Expect(os.MkdirAll(filepath.Join(goDir, "bin"), 0o755)).To(Succeed())
+		Expect(os.WriteFile(filepath.Join(goDir, "VERSION"), []byte("go1.26.8\n"), 0o644)).To(Succeed())
+		tf := filepath.Join(t.TempDir(), "terraform")
+		Expect(os.WriteFile(tf, []byte("#!/bin/sh\necho Terraform v1.11.4\n"), 0o755)).To(Succeed())
+		cache := t.TempDir()
+		contents := func(s image.Spec) (map[string]string, int) {
+			in, err := image.EnsureInputs(context.Background(), s, map[string]string{"go": goDir, "terraform": tf}, cache, stored, &bytes.Buffer{})
+			Expect(err).NotTo(HaveOccurred())
+			res, err := image.Build(s, rootfs, in, repo, t.TempDir(), stored)
+			Expect(err).NotTo(HaveOccurred())
+			img, cleanup, err := image.ReadArchive(res.Tarball)
+			Expect(err).NotTo(HaveOccurred())
+			defer cleanup()
+			layers, err := img.Layers()
+			Expect(err).NotTo(HaveOccurred())
+			rc := mutate.Extract(img)
+			files, _ := readTar(t, rc)
+			Expect(rc.Close()).To(Succeed())
+			return files, len(layers)
+		}
+		taskFiles, taskLayers := contents(task)
+		demoFiles, demoLayers := contents(demo)
+		Expect(demoLayers).To(Equal(taskLayers + 1))
+		Expect(demoFiles).To(HaveKeyWithValue("usr/local/doubles/bosh", sha256File(t, double)))
+		Expect(demoFiles).To(HaveKeyWithValue("usr/local/doubles/bundle", sha256File(t, "task-demo/doubles/bundle")))
+		Expect(demoFiles).To(HaveKeyWithValue("usr/local/bin/bosh", sha256File(t, "../bin/bosh")), "the real bosh CLI stays")
+		for p, sum := range taskFiles {
+			Expect(p).NotTo(HavePrefix("usr/local/doubles"))
+			Expect(sum).NotTo(Equal(sha256File(t, double)))
+			Expect(demoFiles).To(HaveKeyWithValue(p, sum), "the demo image holds the task image's files")
+		}
+	})
+}

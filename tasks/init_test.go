@@ -27,6 +27,9 @@ func TestTasks(t *testing.T) {
 	suite("integration", func(t *testing.T, context spec.G, it spec.S) { testIntegration(t, context, it, env) })
 	suite("prepare-director", func(t *testing.T, context spec.G, it spec.S) { testPrepareDirector(t, context, it, env) })
 	suite("prepare-director, then the director-env resource's create", func(t *testing.T, context spec.G, it spec.S) { testPrepareThenCreate(t, context, it, env) })
+	suite("ensure-terminated", func(t *testing.T, context spec.G, it spec.S) { testEnsureTerminated(t, context, it, env) })
+	suite("teardown", func(t *testing.T, context spec.G, it spec.S) { testTeardown(t, context, it, env) })
+	suite("environment", func(t *testing.T, context spec.G, it spec.S) { testEnvironment(t, context, it, env) })
 	suite.Run(t)
 }
 

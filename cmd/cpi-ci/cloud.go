@@ -69,6 +69,8 @@ var cloudSubcommands = map[string]func(ctx context.Context, args []string, s std
 	"exec": runCloudExec,
 	"zone": runCloudZone,
 	"lock": runCloudLock,
+
+	"ensure-terminated": runEnsureTerminated, // ensure_terminated.go
 }
 
 func runCloud(ctx context.Context, args []string, s stdio) error {

@@ -35,6 +35,8 @@ func runDirector(ctx context.Context, args []string, s stdio) error {
 	case "prepare":
 		return runDirectorPrepare(ctx, args[1:], s)
 	case "break-expired":
+	case "teardown": // director_teardown.go
+		return runDirectorTeardown(ctx, args[1:], s)
 	case "-h", "--help", "help":
 		_, _ = fmt.Fprint(s.err, directorUsage) // stderr is the last resort: nowhere to report its failure
 		return flag.ErrHelp

@@ -47,6 +47,7 @@ var commands = map[string]command{
 	"release":      {"abort the unfinished uploads killed bosh-release puts left", runRelease},
 	"sha256":       {"print files' SHA-256 as sha256sum does, with the CPU's SHA instructions", runSHA256},
 	"sim":          {"run the Alibaba Cloud emulator (ECS, OSS, STS, instance metadata) as a server", runSim},
+	"terraform":    {"the environment task's terraform helpers: init with retries, outputs to metadata and ssh.key", runTerraform},
 	"stemcell":     {"prune unpublished light stemcell images and delete whole versions", runStemcell},
 }
 

@@ -28,6 +28,8 @@ func TestCLI(t *testing.T) {
 	suite("concourse and images", testConcourseCLI)
 	suite("task helpers: execute, junit, sha256", testTaskHelpers)
 	suite("cloud", func(t *testing.T, context spec.G, it spec.S) { testCloudCommand(t, context, it, binary) })
+	suite("cleanup: ensure-terminated and director teardown", testCleanupCommands)
+	suite("terraform", testTerraformCommand)
 	suite.Run(t)
 }
 

@@ -1,6 +1,7 @@
 package testtools
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,8 +26,9 @@ func testRecorder(t *testing.T, context spec.G, it spec.S) {
 		cmd = exec.Command(r.Path, "fail")
 		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 		err = cmd.Run()
-		Expect(err).To(HaveOccurred())
-		Expect(err.(*exec.ExitError).ExitCode()).To(Equal(3))
+		var exit *exec.ExitError
+		Expect(errors.As(err, &exit)).To(BeTrue(), "%v", err)
+		Expect(exit.ExitCode()).To(Equal(3))
 
 		calls := r.Calls(t)
 		Expect(calls).To(HaveLen(2))

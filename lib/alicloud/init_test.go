@@ -18,5 +18,6 @@ func TestAlicloud(t *testing.T) {
 	suite("images", testImages)
 	suite("waiting", testWaiting)
 	suite("instances and stock", testInstances)
+	suite("disks", testDisks)
 	suite.Run(t)
 }

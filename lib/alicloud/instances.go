@@ -34,20 +34,29 @@ type InstanceQuery struct {
 	Tags  map[string]string
 }
 
-// Instances lists a region's instances matching q, every page, sorted by id.
+// Instances lists a region's instances matching q, every page, sorted by id. More than 100 IDs
+// (the most InstanceIds takes) are asked for 100 at a time.
 func (s *Session) Instances(ctx context.Context, region string, q InstanceQuery) ([]Instance, error) {
-	params := map[string]string{}
-	if len(q.IDs) > 0 {
-		ids, _ := json.Marshal(q.IDs) // a []string always marshals
-		params["InstanceIds"] = string(ids)
+	var out []Instance
+	ids := q.IDs
+	if len(ids) == 0 {
+		ids = nil // no filter, as before
 	}
-	if q.VpcID != "" {
-		params["VpcId"] = q.VpcID
-	}
-	addTags(params, "Tag", q.Tags)
-	out, err := ecsPaged[Instance, instancePage](ctx, s, region, "DescribeInstances", params)
-	if err != nil {
-		return nil, fmt.Errorf("listing instances in %s: %w", region, err)
+	for _, chunk := range idChunks(ids) {
+		params := map[string]string{}
+		if len(chunk) > 0 {
+			list, _ := json.Marshal(chunk) // a []string always marshals
+			params["InstanceIds"] = string(list)
+		}
+		if q.VpcID != "" {
+			params["VpcId"] = q.VpcID
+		}
+		addTags(params, "Tag", q.Tags)
+		page, err := ecsPaged[Instance, instancePage](ctx, s, region, "DescribeInstances", params)
+		if err != nil {
+			return nil, fmt.Errorf("listing instances in %s: %w", region, err)
+		}
+		out = append(out, page...)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil

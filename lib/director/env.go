@@ -14,7 +14,6 @@ import (
 
 	"github.com/bosh-alicloud/concourse-pack/lib/alicloud"
 	"github.com/bosh-alicloud/concourse-pack/lib/boshcli"
-	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/builder"
 	"gopkg.in/yaml.v3"
 )
 
@@ -353,19 +352,14 @@ func (r Runner) tagged(ctx context.Context, w workspace, manifest []byte, known 
 		if s.CID == "" || slices.Contains(out, s.CID) {
 			continue
 		}
-		image, err := r.Images.Image(ctx, region, s.CID)
-		switch {
-		case alicloud.HasCode(err, "ImageNotFound"):
-			continue // nothing left to protect
-		case err != nil:
+		light, err := LightStemcellImage(ctx, r.Images, region, s.CID)
+		switch light {
+		case Unknown:
 			logf(r.Log, "warning: could not look up stemcell image %s (%v): keeping it out of bosh's reach as if it were light", s.CID, err)
 			out = append(out, s.CID)
-		default:
-			tags := image.TagMap()
-			if tags[builder.TagStemcell] != "" && tags[builder.TagStemcellVersion] != "" {
-				logf(r.Log, "stemcell image %s carries the light-stemcell builder's tags: it is light", s.CID)
-				out = append(out, s.CID)
-			}
+		case IsLight:
+			logf(r.Log, "stemcell image %s carries the light-stemcell builder's tags: it is light", s.CID)
+			out = append(out, s.CID)
 		}
 	}
 	return out

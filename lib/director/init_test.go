@@ -13,5 +13,6 @@ func TestDirector(t *testing.T) {
 	suite("operation lock", testLock)
 	suite("leases", testLeases)
 	suite("create, destroy and register", testEnvs)
+	suite("light stemcell images", testLightStemcellImage)
 	suite.Run(t)
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -111,6 +112,20 @@ func Build(s Spec, rootfs Rootfs, inputs Inputs, repoDir, outDir string, o Optio
 		layers = append(layers, in)
 	}
 	layers = append(layers, app)
+	if len(s.Layer) > 0 {
+		extraFile := filepath.Join(outDir, s.Name+".extra.tar.gz")
+		defer func() { _ = os.Remove(extraFile) }()
+		extraWant, err := writeAppLayer(extraFile, Spec{Files: s.Layer}, repoDir, o.level())
+		if err != nil {
+			return res, err
+		}
+		extra, err := tarball.LayerFromFile(extraFile, tarball.WithMediaType(types.OCILayer))
+		if err != nil {
+			return res, err
+		}
+		layers = append(layers, extra)
+		maps.Copy(want, extraWant) // the extra layer's files win: they are on top
+	}
 	// Every file checked below: the repository's and the build machine's.
 	for p, sum := range inputs.Files {
 		if _, ok := want[p]; !ok {
@@ -178,7 +193,7 @@ func Build(s Spec, rootfs Rootfs, inputs Inputs, repoDir, outDir string, o Optio
 			return res, fmt.Errorf("writing the base type %s: %w", s.ResourceType, err)
 		}
 	}
-	for _, f := range s.Files {
+	for _, f := range append(append([]File(nil), s.Files...), s.Layer...) {
 		res.Binaries = append(res.Binaries, Binary{Path: f.To, SHA256: got[strings.TrimPrefix(f.To, "/")]})
 	}
 	if raw, err := os.ReadFile(rootfs.Packages); err == nil {

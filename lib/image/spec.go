@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -33,6 +34,14 @@ type Spec struct {
 	// Entrypoint is empty for resource images: Concourse runs /opt/resource/* itself.
 	Entrypoint []string `yaml:"entrypoint"`
 	Cmd        []string `yaml:"cmd"`
+
+	// Extends names another image.yaml (relative to this one) that this image is made of, plus
+	// Layer: a variant such as a test image holding doubles. An extending spec gives only its
+	// name, extends, files (the extra layer) and env (replacing the parent's variables of the same
+	// names); the rest comes from the parent.
+	Extends string `yaml:"extends"`
+	// Layer is the extra layer of an extending image: its files, on top of the parent's layers.
+	Layer []File `yaml:"-"`
 }
 
 // Base is the Debian the image starts from: a Docker image for the Dockerfile, and the suite and
@@ -117,10 +126,50 @@ func ReadSpec(file string) (Spec, error) {
 	if err := dec.Decode(&s); err != nil {
 		return Spec{}, fmt.Errorf("%s: %w", file, err)
 	}
+	if s.Extends != "" {
+		var err error
+		if s, err = extend(file, s); err != nil {
+			return Spec{}, fmt.Errorf("%s: %w", file, err)
+		}
+	}
 	if err := s.Validate(); err != nil {
 		return Spec{}, fmt.Errorf("%s: %w", file, err)
 	}
 	return s, nil
+}
+
+// extend makes the image child describes: its parent with child's files as an extra layer and
+// child's env on top.
+func extend(file string, child Spec) (Spec, error) {
+	extra := child
+	extra.Name, extra.Extends, extra.Files, extra.Env = "", "", nil, nil
+	if !reflect.DeepEqual(extra, Spec{}) {
+		return Spec{}, errors.New("an image that extends another gives only name, extends, files and env")
+	}
+	parentFile := path.Join(path.Dir(file), child.Extends)
+	parent, err := ReadSpec(parentFile)
+	if err != nil {
+		return Spec{}, fmt.Errorf("extends: %w", err)
+	}
+	if parent.Extends != "" {
+		return Spec{}, fmt.Errorf("extends %s, which extends another image: one level only", child.Extends)
+	}
+	out := parent
+	out.Name, out.Extends, out.ResourceType = child.Name, child.Extends, ""
+	out.Layer = child.Files
+	out.Env = nil
+	replaced := map[string]bool{}
+	for _, kv := range child.Env {
+		name, _, _ := strings.Cut(kv, "=")
+		replaced[name] = true
+	}
+	for _, kv := range parent.Env {
+		if name, _, _ := strings.Cut(kv, "="); !replaced[name] {
+			out.Env = append(out.Env, kv)
+		}
+	}
+	out.Env = append(out.Env, child.Env...)
+	return out, nil
 }
 
 // Validate lists every problem of the description at once.
@@ -148,21 +197,25 @@ func (s Spec) Validate() error {
 		}
 	}
 	seen := map[string]bool{}
-	for i, f := range s.Files {
-		if f.From == "" || path.IsAbs(f.From) || strings.Contains(f.From, "..") {
-			add("files[%d].from: %q, expected a path inside the repository", i, f.From)
+	checkFiles := func(key string, files []File) {
+		for i, f := range files {
+			if f.From == "" || path.IsAbs(f.From) || strings.Contains(f.From, "..") {
+				add("%s[%d].from: %q, expected a path inside the repository", key, i, f.From)
+			}
+			if !path.IsAbs(f.To) || path.Clean(f.To) != f.To {
+				add("%s[%d].to: %q, expected a clean absolute path", key, i, f.To)
+			}
+			if _, err := f.FileMode(); err != nil {
+				add("%s[%d].mode: %v", key, i, err)
+			}
+			if seen[f.To] && key == "files" {
+				add("%s[%d].to: %s given twice", key, i, f.To)
+			}
+			seen[f.To] = true
 		}
-		if !path.IsAbs(f.To) || path.Clean(f.To) != f.To {
-			add("files[%d].to: %q, expected a clean absolute path", i, f.To)
-		}
-		if _, err := f.FileMode(); err != nil {
-			add("files[%d].mode: %v", i, err)
-		}
-		if seen[f.To] {
-			add("files[%d].to: %s given twice", i, f.To)
-		}
-		seen[f.To] = true
 	}
+	checkFiles("files", s.Files)
+	checkFiles("files of the extra layer", s.Layer)
 	for i, l := range s.Links {
 		if !path.IsAbs(l.Path) || path.Clean(l.Path) != l.Path {
 			add("links[%d].path: %q, expected a clean absolute path", i, l.Path)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -220,6 +221,7 @@ func testE2E(t *testing.T, context spec.G, it spec.S) {
 		Expect(out).To(ContainSubstring("succeeded"))
 		out = waitJob("use-stemcell")
 		Expect(out).To(MatchRegexp(`(?s)light stemcell 1\.484: \{.*"cn-hangzhou": "m-.*"eu-central-1": "m-`))
+		lightImage := regexp.MustCompile(`"cn-hangzhou": "(m-[^"]+)"`).FindStringSubmatch(out)[1]
 
 		// A director env: claim → create → get → destroy → release, with the bosh test double.
 		out, directorJob := step(true, "trigger-job", "-j", "e2e/director", "-w")
@@ -274,6 +276,8 @@ func testE2E(t *testing.T, context spec.G, it spec.S) {
 		digest := sha256.Sum256(data)
 		Expect(string(sum)).To(ContainSubstring(hex.EncodeToString(digest[:])))
 
+		cloudTasks := flyCloudTasks(t, step, root, pack, vars, lightImage)
+
 		out, _ = step(true, "builds", "-p", "e2e")
 		for _, job := range []string{"publish", "consume", "build-stemcell", "use-stemcell", "director"} {
 			Expect(out).To(MatchRegexp(`e2e/%s/1\s+succeeded`, job))
@@ -286,8 +290,8 @@ func testE2E(t *testing.T, context spec.G, it spec.S) {
 			Expect(strings.Count(all, form)).To(Equal(0), "the source's access_key_secret appears in fly output")
 		}
 
-		figures := fmt.Sprintf("up %s; first check-resource alicloud-light-stemcell %s, bosh-release %s; a later bosh-release check %s; director job %s",
-			up.Round(100*time.Millisecond), stemcellCheck.Round(100*time.Millisecond), releaseCheck.Round(100*time.Millisecond), releaseAgain.Round(100*time.Millisecond), directorJob.Round(100*time.Millisecond))
+		figures := fmt.Sprintf("up %s; first check-resource alicloud-light-stemcell %s, bosh-release %s; a later bosh-release check %s; director job %s; fly execute of the cloud tasks %v",
+			up.Round(100*time.Millisecond), stemcellCheck.Round(100*time.Millisecond), releaseCheck.Round(100*time.Millisecond), releaseAgain.Round(100*time.Millisecond), directorJob.Round(100*time.Millisecond), cloudTasks)
 		fmt.Fprintf(&transcript, "# figures: %s\n", figures)
 		t.Log(figures)
 

@@ -23,6 +23,7 @@ var allowedGaps = []string{
 	// The SDK's Tag struct is shared with ListTagResources/DescribeTags, whose answers count
 	// tagged resources by type; an image's tag has no such count.
 	"DescribeImages Images.Image[].Tags.Tag[].ResourceTypeCount",
+	"DescribeDisks Disks.Disk[].Tags.Tag[].ResourceTypeCount",
 }
 
 // item6Fields are the DescribeImages fields the emulator once lacked: never an allowed gap.
@@ -144,6 +145,10 @@ func testCoverage(t *testing.T, context spec.G, it spec.S) {
 		created := call("CreateInstance", homeRegion, map[string]string{"ImageId": id, "InstanceType": "ecs.g6.large",
 			"ZoneId": "cn-hangzhou-a", "VSwitchId": "vsw-cov"})
 		instance, _ := jsonPath(created, "InstanceId").(string)
+		disk := call("CreateDisk", homeRegion, map[string]string{"ZoneId": "cn-hangzhou-a", "Size": "20", "Tag.1.Key": "k", "Tag.1.Value": "v"})
+		diskID, _ := jsonPath(disk, "DiskId").(string)
+		call("DescribeDisks", homeRegion, map[string]string{"DiskIds": jsonArrayString(diskID)})
+		call("DeleteDisk", homeRegion, map[string]string{"DiskId": diskID})
 		call("StartInstance", homeRegion, map[string]string{"InstanceId": instance})
 		e.clock.Advance(time.Second)
 		call("DescribeInstances", homeRegion, map[string]string{"InstanceIds": jsonArrayString(instance)})
@@ -176,7 +181,8 @@ func testCoverage(t *testing.T, context spec.G, it spec.S) {
 			"DescribeInstances": ecs.DescribeInstancesResponse{}, "CreateInstance": ecs.CreateInstanceResponse{},
 			"StartInstance": ecs.StartInstanceResponse{}, "StopInstance": ecs.StopInstanceResponse{},
 			"DeleteInstance": ecs.DeleteInstanceResponse{}, "DescribeAvailableResource": ecs.DescribeAvailableResourceResponse{},
-			"AssumeRole": sts.AssumeRoleResponse{},
+			"CreateDisk": ecs.CreateDiskResponse{}, "DescribeDisks": ecs.DescribeDisksResponse{},
+			"DeleteDisk": ecs.DeleteDiskResponse{}, "AssumeRole": sts.AssumeRoleResponse{},
 		}
 		// Every action the emulator implements is covered.
 		var implemented []string

@@ -56,6 +56,7 @@ type ecsState struct {
 	images    map[string]*image
 	snapshots map[string]*snapshot
 	instances map[string]*instance
+	disks     map[string]*disk
 	zones     map[string]*zoneStock // by zone id
 	regionZ   map[string][]string   // region → its zone ids, in seed order
 	ips       map[string]int        // VPC → private addresses handed out
@@ -166,15 +167,19 @@ func (s *Server) initECS(cfg *Config) error {
 	s.registerECS("StopInstance", true, s.stopInstance)
 	s.registerECS("DeleteInstance", true, s.deleteInstance)
 	s.registerECS("DescribeAvailableResource", true, s.describeAvailableResource)
+	s.registerECS("CreateDisk", true, s.createDisk)
+	s.registerECS("DescribeDisks", true, s.describeDisks)
+	s.registerECS("DeleteDisk", true, s.deleteDisk)
 	return nil
 }
 
-// resetState forgets every image, snapshot and instance and restores the configured stock.
+// resetState forgets every image, snapshot, instance and disk and restores the configured stock.
 // Callers hold mu (or own e exclusively).
 func (e *ecsState) resetState() {
 	e.images = map[string]*image{}
 	e.snapshots = map[string]*snapshot{}
 	e.instances = map[string]*instance{}
+	e.disks = map[string]*disk{}
 	e.ips = map[string]int{}
 	e.tokens = map[string]any{}
 	e.tokenQ = nil

@@ -334,6 +334,9 @@ func (s *Server) createInstance(r *ecsReq) (any, *rpcError) {
 		if in.name == "" {
 			in.name = in.id
 		}
+		if err := e.systemDisk(r, in); err != nil {
+			return nil, err
+		}
 		e.instances[in.id] = in
 		// Pay-as-you-go: no order, no price to pay up front.
 		return map[string]any{"InstanceId": in.id, "OrderId": "", "TradePrice": 0}, nil
@@ -412,6 +415,7 @@ func (s *Server) deleteInstance(r *ecsReq) (any, *rpcError) {
 		return nil, errInstanceStatus
 	}
 	delete(e.instances, in.id)
+	e.releaseDisks(in.id)
 	return map[string]any{}, nil
 }
 

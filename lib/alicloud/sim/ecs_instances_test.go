@@ -304,7 +304,7 @@ func testECSInstances(t *testing.T, context spec.G, it spec.S) {
 			Expect(err).NotTo(HaveOccurred())
 			resp := describe(func(r *ecs.DescribeInstancesRequest) { r.Tag = &[]ecs.DescribeInstancesTag{{Key: "lease"}} })
 			Expect(instanceIDs(resp)).To(Equal([]string{id}))
-			tr.ResourceType = "disk"
+			tr.ResourceType = "securitygroup"
 			_, err = c.TagResources(tr)
 			expectServerError(err, 400, "InvalidResourceType.NotSupported")
 		})

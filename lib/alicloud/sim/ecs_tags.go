@@ -17,13 +17,17 @@ func (e *ecsState) taggable(r *ecsReq, kind, id string) (*[]tag, *rpcError) {
 		if in := e.instances[id]; in != nil && in.region == r.region && in.owner == r.acct {
 			return &in.tags, nil
 		}
+	case "disk":
+		if d := e.disks[id]; d != nil && d.region == r.region && d.owner == r.acct {
+			return &d.tags, nil
+		}
 	case "snapshot":
 		if sn := e.snapshots[id]; sn != nil && sn.region == r.region && sn.owner == r.acct {
 			return &sn.tags, nil
 		}
 	default:
 		return nil, ecsError(http.StatusBadRequest, "InvalidResourceType.NotSupported",
-			"The emulator tags resource types image, instance and snapshot only.")
+			"The emulator tags resource types image, instance, disk and snapshot only.")
 	}
 	return nil, errResourceNotFound
 }

@@ -31,6 +31,7 @@ func TestSim(t *testing.T) {
 	suite("ECS regions and images", testECSImages)
 	suite("ECS image copies", testECSCopies)
 	suite("ECS instances and stock", testECSInstances)
+	suite("ECS disks", testECSDisks)
 	suite("ECS fidelity to real clients", testECSFidelity)
 	suite("TLS and regional endpoints", testTLSAndRegions)
 	suite("Field coverage against the SDK's typed responses", testCoverage)

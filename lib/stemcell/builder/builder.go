@@ -33,6 +33,13 @@ const (
 	TagHeavySHA1       = "heavy-sha1" // stemcell.MF sha1 of the heavy stemcell the image was made from
 )
 
+// IsLightStemcellImage reports whether an image's tags are those Build puts on a light
+// stemcell's image: the one test of "is this image a published light stemcell's" for every
+// caller that must keep such an image out of bosh's reach (delete-env, delete-stemcell).
+func IsLightStemcellImage(tags map[string]string) bool {
+	return tags[TagStemcell] != "" && tags[TagStemcellVersion] != ""
+}
+
 // NvmeSupported is the cloud_properties.nvme_support value (and the ECS Features.NvmeSupport
 // value) of a stemcell whose images must support NVMe disks.
 const NvmeSupported = "supported"
