@@ -34,6 +34,7 @@ func (s stdio) printf(format string, args ...any) error {
 
 var commands = map[string]command{
 	"blob":         {"upload, download, list and delete artifacts in OSS", runBlob},
+	"bats":         {"the BATs deployment spec from an environment's metadata and a stemcell; rspec JSON to JUnit", runBats},
 	"bosh-version": {"order, filter and compute BOSH versions exactly as the bosh CLI does", runBoshVersion},
 	"cloud":        {"task credentials for tools, stock-based zone choice, build locks over OSS", runCloud},
 	"concourse":    {"a real local Concourse (web, containerd worker, PostgreSQL, registry, emulator): up, down, status, fly", runConcourse},

@@ -25,6 +25,7 @@ func TestCLI(t *testing.T) {
 	suite("bosh-version", testBoshVersion)
 	suite("concourse and images", testConcourseCLI)
 	suite("task helpers: execute, junit, sha256", testTaskHelpers)
+	suite("bats", testBatsCommand)
 	suite("cloud", func(t *testing.T, context spec.G, it spec.S) { testCloudCommand(t, context, it, binary) })
 	suite.Run(t)
 }

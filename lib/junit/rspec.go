@@ -80,11 +80,31 @@ func ReadRSpec(r io.Reader) (*Report, error) {
 	return rep, nil
 }
 
+// Case is one test case of a report made by hand (a task's steps, such as e2e's errands).
+type Case struct {
+	Name    string
+	Failed  bool
+	Output  string
+	Seconds float64
+}
+
+// FromCases is a report of one suite holding cases, in their order.
+func FromCases(suite string, cases []Case) *Report {
+	p := &pkg{name: suite, result: "pass", testByID: map[string]*test{}}
+	for _, c := range cases {
+		t := &test{name: c.Name, result: "pass", elapsed: c.Seconds}
+		if c.Failed {
+			t.result = "fail"
+		}
+		t.output.WriteString(c.Output)
+		p.elapsed += c.Seconds
+		p.tests = append(p.tests, t)
+	}
+	return &Report{packages: []*pkg{p}, byName: map[string]*pkg{suite: p}, builds: map[string]*strings.Builder{}}
+}
+
 // Failed is a report of one failed case: what a run that wrote no report at all gets, so the
 // build's report still says it failed and why.
 func Failed(suite, name, output string) *Report {
-	t := &test{name: name, result: "fail"}
-	t.output.WriteString(output)
-	p := &pkg{name: suite, result: "fail", tests: []*test{t}, testByID: map[string]*test{}}
-	return &Report{packages: []*pkg{p}, byName: map[string]*pkg{suite: p}, builds: map[string]*strings.Builder{}}
+	return FromCases(suite, []Case{{Name: name, Failed: true, Output: output}})
 }
