@@ -17,8 +17,6 @@ import (
 	"os"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/bosh-alicloud/concourse-pack/lib/junit"
 )
 
@@ -185,11 +183,11 @@ func runBatsSpec(_ context.Context, args []string, s stdio) error {
 		}
 		spec.Properties.SSHGateway = &batsSSHGateway{Host: meta["external_ip"], Username: *jumpboxUser, PrivateKey: string(key)}
 	}
-	body, err := yaml.Marshal(spec)
+	body, err := marshalYAML(spec)
 	if err != nil {
 		return err
 	}
-	if err := writePrivate(*out, append([]byte("---\n"), body...)); err != nil {
+	if err := writePrivate(*out, body); err != nil {
 		return fmt.Errorf("writing the BATs spec: %w", err)
 	}
 	_, _ = fmt.Fprintf(s.err, "bats spec: %s %s in %s, vip %s, static IPs %s and %s\n", sc.Manifest.Name(), sc.Manifest.Version(),

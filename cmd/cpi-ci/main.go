@@ -40,6 +40,7 @@ var commands = map[string]command{
 	"concourse":    {"a real local Concourse (web, containerd worker, PostgreSQL, registry, emulator): up, down, status, fly", runConcourse},
 	"demo":         {"run the demo end to end on this machine", runDemo},
 	"director":     {"director envs (bosh-director-env resource): break expired leases", runDirector},
+	"e2e":          {"the end-to-end test's cloud-config, deployment manifest, errand list, errand vars and report", runE2E},
 	"execute":      {"run a Concourse task on this machine as a worker would (fly execute without a cluster)", runExecute},
 	"images":       {"render the images' Dockerfiles and build the images hermetically (OCI + base types)", runImages},
 	"junit":        {"turn go test -json on stdin into a JUnit XML report", runJUnit},
