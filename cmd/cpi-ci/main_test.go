@@ -26,6 +26,7 @@ func TestCLI(t *testing.T) {
 	suite("concourse and images", testConcourseCLI)
 	suite("task helpers: execute, junit, sha256", testTaskHelpers)
 	suite("bats", testBatsCommand)
+	suite("e2e", testE2ECommand)
 	suite("cloud", func(t *testing.T, context spec.G, it spec.S) { testCloudCommand(t, context, it, binary) })
 	suite.Run(t)
 }
