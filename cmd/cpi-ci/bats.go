@@ -225,7 +225,7 @@ func sshPublicKey(private []byte) (string, error) {
 		case *rsa.PrivateKey:
 			blob = rsaBlob(&k.PublicKey)
 		case ed25519.PrivateKey:
-			blob = sshBlob([]byte("ssh-ed25519"), k.Public().(ed25519.PublicKey))
+			blob = sshBlob([]byte("ssh-ed25519"), k[ed25519.SeedSize:]) // the public key is the private key's second half
 		default:
 			return "", fmt.Errorf("a %T key: want RSA or Ed25519", key)
 		}

@@ -1,7 +1,12 @@
 package main
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,6 +98,16 @@ func testBatsCommand(t *testing.T, context spec.G, it spec.S) {
 				Expect(got.Properties.InstanceType).To(Equal("ecs.g6.large"))
 				Expect(got.Properties.SSHGateway).To(BeNil())
 			}
+		})
+
+		it("derives the public key of a PKCS#8 Ed25519 key", func() {
+			public, private, err := ed25519.GenerateKey(rand.Reader)
+			Expect(err).NotTo(HaveOccurred())
+			der, err := x509.MarshalPKCS8PrivateKey(private)
+			Expect(err).NotTo(HaveOccurred())
+			line, err := sshPublicKey(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(line).To(Equal("ssh-ed25519 " + base64.StdEncoding.EncodeToString(sshBlob([]byte("ssh-ed25519"), public))))
 		})
 
 		it("names every metadata key it lacks, and writes nothing", func() {
