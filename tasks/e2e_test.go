@@ -337,6 +337,36 @@ func testE2E(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 		Expect(doc.Failures).To(Equal(1))
 	})
 
+	it("deploys nothing when the manifest cannot be rendered, naming the property, with a failed prepare case", func() {
+		r := newE2ERun(t, env)
+		rel := map[string]string{}
+		for k, v := range cpiE2ERelease {
+			rel[k] = v
+		}
+		rel["jobs/spot-instance-test/spec"] += "  api_url: {description: where}\n"
+		writeFiles(t, filepath.Join(r.inputs, "e2e-release"), rel)
+		writeFiles(t, filepath.Join(r.inputs, "jq-blob"), map[string]string{"jq-linux64": "jq binary"})
+		writeFiles(t, filepath.Join(r.inputs, "aliyun-cli"), map[string]string{"aliyun-cli-linux-3.0.200-amd64.tgz": "aliyun cli"})
+		in := func(name string) string { return name + "=" + filepath.Join(r.inputs, name) }
+		res := r.execute(t, env, "-i", in("e2e-release"), "-i", in("jq-blob"), "-i", in("aliyun-cli"))
+		Expect(res.code).To(Equal(1), res.stderr+res.stdout)
+		Expect(res.stderr).To(ContainSubstring("job spot-instance-test: property api_url has no default"))
+		Expect(r.directorCalls(t)).To(BeEmpty())
+		doc := readJUnit(t, filepath.Join(r.reports, "junit.xml"))
+		Expect(doc.Suites[0].Cases).To(HaveLen(1))
+		Expect(doc.Suites[0].Cases[0].Name).To(Equal("prepare"))
+		Expect(doc.Failures).To(Equal(1))
+	})
+
+	it("names an E2E_BLOBS source that matches no file (its input not given), deploying nothing", func() {
+		r := newE2ERun(t, env)
+		writeFiles(t, filepath.Join(r.inputs, "e2e-release"), cpiE2ERelease)
+		res := r.execute(t, env, "-i", "e2e-release="+filepath.Join(r.inputs, "e2e-release"))
+		Expect(res.code).To(Equal(1), res.stderr+res.stdout)
+		Expect(res.stderr).To(ContainSubstring("e2e: E2E_BLOBS: jq-blob/jq-linux64 matches 0 files, want one (is its input given?)"))
+		Expect(r.directorCalls(t)).To(BeEmpty())
+	})
+
 	it("refuses to run without the errands' read-only credentials, or with the provisioning key as theirs", func() {
 		r := newE2ERun(t, env)
 		r.params["ERRAND_ACCESS_KEY_ID"], r.params["ERRAND_ACCESS_KEY_SECRET"] = "", ""
