@@ -1,7 +1,9 @@
 package tasks_test
 
 import (
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -365,6 +367,33 @@ func testE2E(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 		Expect(res.code).To(Equal(1), res.stderr+res.stdout)
 		Expect(res.stderr).To(ContainSubstring("e2e: E2E_BLOBS: jq-blob/jq-linux64 matches 0 files, want one (is its input given?)"))
 		Expect(r.directorCalls(t)).To(BeEmpty())
+	})
+
+	it("ships an SDK blob whose client signs requests the emulator accepts, and reports a bad signature", func() {
+		cloud := testtools.NewCloud(t)
+		call := func(secret string) (string, error) {
+			cmd := exec.Command("python3", "-c", `import json, sys, aliyun_rpc
+print(json.dumps(aliyun_rpc.call(sys.argv[1], "DescribeRegions", "2014-05-26", {"RegionId": "cn-hangzhou"}, sys.argv[2], sys.argv[3])))`,
+				cloud.URL, cloud.KeyID, secret)
+			cmd.Env = append(os.Environ(), "PYTHONPATH="+filepath.Join(env.pack, "tasks", "e2e", "sdk"))
+			out, err := cmd.CombinedOutput()
+			return string(out), err
+		}
+		out, err := call(cloud.Secret)
+		Expect(err).NotTo(HaveOccurred(), out)
+		var answer struct {
+			Regions struct {
+				Region []struct {
+					RegionID string `json:"RegionId"`
+				} `json:"Region"`
+			} `json:"Regions"`
+		}
+		Expect(json.Unmarshal([]byte(out), &answer)).To(Succeed(), out)
+		Expect(answer.Regions.Region).To(ContainElement(HaveField("RegionID", "cn-hangzhou")))
+		out, err = call("wrong-secret")
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("DescribeRegions: HTTP 400"))
+		Expect(out).To(ContainSubstring("SignatureDoesNotMatch"))
 	})
 
 	it("refuses to run without the errands' read-only credentials, or with the provisioning key as theirs", func() {

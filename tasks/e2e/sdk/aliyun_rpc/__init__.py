@@ -18,6 +18,10 @@ def _encode(value):
     return urllib.parse.quote(str(value), safe="~")
 
 
+def _quote(value, safe="", encoding=None, errors=None):
+    return urllib.parse.quote(value, safe="~", encoding=encoding, errors=errors)
+
+
 def call(endpoint, action, version, params, key_id, secret, token="", timeout=30):
     """POSTs one RPC action and returns its decoded JSON answer."""
     query = {
@@ -33,9 +37,9 @@ def call(endpoint, action, version, params, key_id, secret, token="", timeout=30
     digest = hmac.new((secret + "&").encode(), to_sign.encode(), hashlib.sha1).digest()
     query["Signature"] = base64.b64encode(digest).decode()
     url = endpoint if "://" in endpoint else "https://" + endpoint
-    body = urllib.parse.urlencode(query, quote_via=urllib.parse.quote).encode()
-    request = urllib.request.Request(url + "/", data=body, method="POST",
-                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    # Every parameter in the query string, as the official SDKs send them.
+    request = urllib.request.Request(url.rstrip("/") + "/?" + urllib.parse.urlencode(query, quote_via=_quote), data=b"",
+                                     method="POST")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.load(response)
