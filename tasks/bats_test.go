@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -74,7 +75,7 @@ for a in "$@"; do
   prev=$a
 done
 echo "rspec: BOSH_CLIENT_SECRET=$BOSH_CLIENT_SECRET"
-exit `+strings.TrimSpace(string(rune('0'+rspecExit)))+`
+exit `+strconv.Itoa(rspecExit)+`
 `)
 	r.env = env.env(t.TempDir())
 	for i, kv := range r.env {
