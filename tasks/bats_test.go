@@ -75,6 +75,9 @@ for a in "$@"; do
   prev=$a
 done
 echo "rspec: BOSH_CLIENT_SECRET=$BOSH_CLIENT_SECRET"
+ruby_inspect() { printf '{:key_data=>["%s"]}\n' "$(sed -z 's/\n/\\n/g' "$1")"; }
+echo "--> ssh options: $(ruby_inspect "$BAT_PRIVATE_KEY")"
+echo "--> gateway key: $(ruby_inspect "${BOSH_GW_PRIVATE_KEY}")"
 exit `+strconv.Itoa(rspecExit)+`
 `)
 	r.env = env.env(t.TempDir())
@@ -184,6 +187,10 @@ func testBats(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 		Expect(doc.Skipped).To(Equal(1))
 		Expect(res.stdout + res.stderr).To(ContainSubstring("rspec: BOSH_CLIENT_SECRET=((redacted))"))
 		Expect(res.stdout + res.stderr).NotTo(ContainSubstring(directorSecret))
+		// BATs logs its SSH options with the keys in them, as Ruby's inspect writes them.
+		Expect(res.stdout + res.stderr).To(ContainSubstring(`--> ssh options: {:key_data=>["((redacted))`))
+		Expect(res.stdout + res.stderr).NotTo(ContainSubstring("OPENSSH PRIVATE KEY"))
+		Expect(res.stdout + res.stderr).NotTo(ContainSubstring("JUMPBOX PRIVATE KEY"))
 	})
 
 	it("takes the tag filters, skips, instance type and rspec flags from params, and installs the gems only when bundle check fails", func() {

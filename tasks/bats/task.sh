@@ -57,8 +57,13 @@ cd bats
 if ! bundle check >/dev/null 2>&1; then
   bundle install
 fi
+# BATs logs its SSH options, private keys included: the keys' contents are redacted too.
+BATS_SSH_KEY=$(cat "$environment/ssh.key")
+BATS_JUMPBOX_KEY=""
+if [ -f "$state/jumpbox.key" ]; then BATS_JUMPBOX_KEY=$(cat "$state/jumpbox.key"); fi
+export BATS_SSH_KEY BATS_JUMPBOX_KEY
 set +e
-cpi-ci redact --env BOSH_CLIENT_SECRET -- bundle exec rspec spec "${flags[@]}" \
+cpi-ci redact --env BOSH_CLIENT_SECRET --env BATS_SSH_KEY --env BATS_JUMPBOX_KEY -- bundle exec rspec spec "${flags[@]}" \
   --require "$pack/tasks/bats/skip_examples.rb" \
   --format BatsVerboseFormatter --format json --out "$reports/rspec.json" "${extra[@]}"
 code=$?
