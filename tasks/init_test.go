@@ -23,6 +23,8 @@ func TestTasks(t *testing.T) {
 	suite := spec.New("tasks", spec.Report(report.Terminal{}))
 	suite("conventions", testConventions)
 	suite("unit-tests", func(t *testing.T, context spec.G, it spec.S) { testUnitTests(t, context, it, env) })
+	suite("e2e", func(t *testing.T, context spec.G, it spec.S) { testE2E(t, context, it, env) })
+	suite("bats", func(t *testing.T, context spec.G, it spec.S) { testBats(t, context, it, env) })
 	suite("build-candidate and promote", func(t *testing.T, context spec.G, it spec.S) { testBuildAndPromote(t, context, it, env) })
 	suite("integration", func(t *testing.T, context spec.G, it spec.S) { testIntegration(t, context, it, env) })
 	suite("prepare-director", func(t *testing.T, context spec.G, it spec.S) { testPrepareDirector(t, context, it, env) })

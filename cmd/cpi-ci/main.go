@@ -34,11 +34,13 @@ func (s stdio) printf(format string, args ...any) error {
 
 var commands = map[string]command{
 	"blob":         {"upload, download, list and delete artifacts in OSS", runBlob},
+	"bats":         {"the BATs deployment spec from an environment's metadata and a stemcell; rspec JSON to JUnit", runBats},
 	"bosh-version": {"order, filter and compute BOSH versions exactly as the bosh CLI does", runBoshVersion},
 	"cloud":        {"task credentials for tools, stock-based zone choice, build locks over OSS", runCloud},
 	"concourse":    {"a real local Concourse (web, containerd worker, PostgreSQL, registry, emulator): up, down, status, fly", runConcourse},
 	"demo":         {"run the demo end to end on this machine", runDemo},
 	"director":     {"director envs (bosh-director-env resource): break expired leases", runDirector},
+	"e2e":          {"the end-to-end test's cloud-config, deployment manifest, errand list, errand vars and report", runE2E},
 	"execute":      {"run a Concourse task on this machine as a worker would (fly execute without a cluster)", runExecute},
 	"images":       {"render the images' Dockerfiles and build the images hermetically (OCI + base types)", runImages},
 	"integration":  {"run the CPI's integration suite: raw image in OSS, CPI_* from metadata, credentials in its environment", runIntegration},

@@ -27,6 +27,8 @@ func TestCLI(t *testing.T) {
 	suite("bosh-version", testBoshVersion)
 	suite("concourse and images", testConcourseCLI)
 	suite("task helpers: execute, junit, sha256", testTaskHelpers)
+	suite("bats", testBatsCommand)
+	suite("e2e", testE2ECommand)
 	suite("cloud", func(t *testing.T, context spec.G, it spec.S) { testCloudCommand(t, context, it, binary) })
 	suite("cleanup: ensure-terminated and director teardown", testCleanupCommands)
 	suite("terraform", testTerraformCommand)

@@ -20,6 +20,7 @@ func TestJUnit(t *testing.T) {
 	suite := spec.New("junit", spec.Report(report.Terminal{}))
 	suite("a real go test -json stream", testRealStream)
 	suite("streams cut short", testCutShort)
+	suite("rspec JSON", testRSpec)
 	suite.Run(t)
 }
 
