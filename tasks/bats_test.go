@@ -36,6 +36,8 @@ func directorState(t testing.TB, dir, directorYML string) {
 	})
 }
 
+const encryptingDirector = "name: bosh\ninstance_groups:\n- name: bosh\n  properties:\n    alicloud: {region: cn-hangzhou, encrypted: true}\n"
+
 // sshKey makes an OpenSSH private key with the real ssh-keygen.
 func sshKey(t testing.TB) string {
 	path := filepath.Join(t.TempDir(), "id")
@@ -228,6 +230,19 @@ func testBats(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 		doc := readJUnit(t, filepath.Join(r.reports, "junit.xml"))
 		Expect(doc.Failures).To(Equal(1))
 		Expect(doc.Suites[0].Cases[0].Name).To(Equal("rspec wrote no usable report"))
+	})
+
+	it("refuses a light stemcell for a director whose CPI encrypts disks, naming the setting and the override, which lets it through", func() {
+		r := newBatsRun(t, env, batsPassingJSON, 0)
+		directorState(t, filepath.Join(r.inputs, "director-state"), encryptingDirector)
+		res := r.execute(t, env)
+		Expect(res.code).To(Equal(1))
+		Expect(res.stderr).To(ContainSubstring("encrypted"))
+		Expect(res.stderr).To(ContainSubstring("ALLOW_ENCRYPTED_LIGHT_STEMCELL=true"))
+		Expect(r.bundle.Calls(t)).To(BeEmpty())
+		res = r.execute(t, env, "-p", "ALLOW_ENCRYPTED_LIGHT_STEMCELL=true")
+		Expect(res.code).To(Equal(0), res.stderr)
+		Expect(r.bundle.Calls(t)).NotTo(BeEmpty())
 	})
 
 	it("names a missing director-state file and runs nothing", func() {

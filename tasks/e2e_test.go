@@ -396,6 +396,18 @@ print(json.dumps(aliyun_rpc.call(sys.argv[1], "DescribeRegions", "2014-05-26", {
 		Expect(out).To(ContainSubstring("SignatureDoesNotMatch"))
 	})
 
+	it("refuses a light stemcell for a director whose CPI encrypts disks before anything reaches the director; the override lets it through", func() {
+		r := newE2ERun(t, env)
+		directorState(t, filepath.Join(r.inputs, "director-state"), encryptingDirector)
+		res := r.execute(t, env)
+		Expect(res.code).To(Equal(1))
+		Expect(res.stderr).To(ContainSubstring("ALLOW_ENCRYPTED_LIGHT_STEMCELL=true"))
+		Expect(r.directorCalls(t)).To(BeEmpty())
+		res = r.execute(t, env, "-p", "ALLOW_ENCRYPTED_LIGHT_STEMCELL=true")
+		Expect(res.code).To(Equal(0), res.stderr)
+		Expect(r.directorCalls(t)).To(ContainElement(ContainSubstring("upload-stemcell")))
+	})
+
 	it("refuses to run without the errands' read-only credentials, or with the provisioning key as theirs", func() {
 		r := newE2ERun(t, env)
 		r.params["ERRAND_ACCESS_KEY_ID"], r.params["ERRAND_ACCESS_KEY_SECRET"] = "", ""

@@ -2,7 +2,6 @@ package tasks_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,13 +35,11 @@ func environmentMetadata(region, bucket string) map[string]string {
 // writeEnvironment writes an environment task's output (metadata, name, ssh.key) into dir.
 func writeEnvironment(t testing.TB, dir string, metadata map[string]string) {
 	t.Helper()
-	data, err := json.MarshalIndent(metadata, "", "  ")
-	NewWithT(t).Expect(err).NotTo(HaveOccurred())
-	writeFiles(t, dir, map[string]string{"metadata": string(data) + "\n", "name": "bats-1\n"})
-	NewWithT(t).Expect(os.WriteFile(filepath.Join(dir, "ssh.key"), []byte(sshKey), 0o600)).To(Succeed())
+	testtools.WriteEnvironment(t, dir, metadata, envSSHKey)
+	writeFiles(t, dir, map[string]string{"name": "bats-1\n"})
 }
 
-const sshKey = "-----BEGIN RSA PRIVATE KEY-----\nENVSSHKEYfixture0123456789\n-----END RSA PRIVATE KEY-----\n"
+const envSSHKey = "-----BEGIN RSA PRIVATE KEY-----\nENVSSHKEYfixture0123456789\n-----END RSA PRIVATE KEY-----\n"
 
 // started is a `cpi-ci execute` running in the background.
 type started struct {
@@ -248,8 +245,20 @@ func testIntegration(t *testing.T, context spec.G, it spec.S, env taskEnv) {
 		Expect(c.Keys(t, "")).To(BeEmpty())
 	})
 
-	it("says so when the CPI's vendor directory has no ginkgo CLI", func() {
-		r := env.executeWithEnv(t, doubleEnv(), "integration", "-i", "bosh-cpi-src="+testtools.CPIModule(t), "-i", "stemcell="+stemcellDir,
+	it("says so when the CPI's vendor directory has no ginkgo CLI and no ginkgo is on PATH", func() {
+		vars := doubleEnv()
+		for i, kv := range vars {
+			if strings.HasPrefix(kv, "PATH=") {
+				var dirs []string
+				for _, d := range filepath.SplitList(strings.TrimPrefix(kv, "PATH=")) {
+					if _, err := os.Stat(filepath.Join(d, "ginkgo")); err != nil {
+						dirs = append(dirs, d)
+					}
+				}
+				vars[i] = "PATH=" + strings.Join(dirs, ":")
+			}
+		}
+		r := env.executeWithEnv(t, vars, "integration", "-i", "bosh-cpi-src="+testtools.CPIModule(t), "-i", "stemcell="+stemcellDir,
 			"-i", "environment="+envDir, "-p", "ALICLOUD_REGION="+c.Region)
 		Expect(r.code).To(Equal(1))
 		Expect(r.stderr).To(ContainSubstring("vendor has no github.com/onsi/ginkgo/ginkgo (the ginkgo v1 CLI) and no ginkgo v1 is on PATH"))

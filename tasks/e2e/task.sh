@@ -31,7 +31,13 @@ shopt -u nullglob
 
 allow_encrypted=()
 if [ "${ALLOW_ENCRYPTED_LIGHT_STEMCELL:-false}" = true ]; then allow_encrypted=(--allow-encrypted); fi
-# GUARD: cpi-ci stemcell guard --stemcell "$stemcell" --manifest "$state/director.yml" "${allow_encrypted[@]}"
+# A light stemcell must not reach a director whose CPI encrypts disks: its create_stemcell would
+# copy the published image and its delete_stemcell delete the published one (docs/tasks.md).
+if [ -f "$state/director.yml" ]; then
+  cpi-ci stemcell guard --stemcell "$stemcell" --manifest "$state/director.yml" "${allow_encrypted[@]}"
+else
+  echo "e2e: WARNING: $state has no director.yml (a registered director?): cannot check its CPI's encrypted setting before uploading the stemcell" >&2
+fi
 
 scratch=$(mktemp -d)
 logs="$scratch/logs"
