@@ -33,12 +33,21 @@ import (
 )
 
 func main() {
+	// Without GINKGO_DOUBLE_DIR (a Concourse task, whose environment is its params only) the call
+	// is printed instead of recorded.
 	dir := os.Getenv("GINKGO_DOUBLE_DIR")
 	if dir == "" {
-		fmt.Fprintln(os.Stderr, "ginkgo double: GINKGO_DOUBLE_DIR is not set")
-		os.Exit(2)
+		fmt.Println("ginkgo double: argv:", strings.Join(os.Args[1:], " "))
+		for _, kv := range os.Environ() {
+			if strings.HasPrefix(kv, "CPI_") && !strings.Contains(kv, "SECRET") && !strings.Contains(kv, "TOKEN") {
+				fmt.Println("ginkgo double: env:", kv)
+			}
+		}
 	}
 	write := func(name, content string) {
+		if dir == "" {
+			return
+		}
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, "ginkgo double:", err)
 			os.Exit(2)

@@ -6,21 +6,42 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 	"gopkg.in/yaml.v3"
+
+	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
+	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/stemcelltest"
 )
+
+// writeAll writes files (path → content) under dir.
+func writeAll(t *testing.T, dir string, files map[string]string) {
+	for name, body := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
 
 // e2eStep runs one fly command and fails the test unless it ends as wanted.
 type e2eStep func(wantOK bool, args ...string) (string, time.Duration)
 
 // e2eEnvironmentConfig is a provider-free terraform config (no provider can be downloaded here)
-// declaring what the environment task passes, with a sensitive key output.
-const e2eEnvironmentConfig = `
-variable "env_name" { type = string }
+// declaring what the environment task passes, with every metadata key the later tasks read and
+// a sensitive SSH key output (key: an OpenSSH private key).
+func e2eEnvironmentConfig(key string) string {
+	var b strings.Builder
+	b.WriteString(`variable "env_name" { type = string }
 variable "region" { type = string }
 variable "zone" { type = string }
 resource "terraform_data" "net" {
@@ -30,12 +51,22 @@ output "region" { value = var.region }
 output "zone" { value = var.zone }
 output "vpc_id" { value = terraform_data.net.output.vpc }
 output "vswitch_id" { value = terraform_data.net.output.vswitch }
-output "internal_cidr" { value = "10.0.0.0/24" }
-output "ssh_private_key" {
-  value     = "-----BEGIN OPENSSH PRIVATE KEY-----\ne2e\n-----END OPENSSH PRIVATE KEY-----\n"
-  sensitive = true
+`)
+	meta := testtools.EnvMetadata()
+	for _, k := range []string{"region", "zone", "vpc_id", "vswitch_id"} {
+		delete(meta, k)
+	}
+	keys := make([]string, 0, len(meta))
+	for k := range meta {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "output %q { value = %q }\n", k, meta[k])
+	}
+	fmt.Fprintf(&b, "output \"ssh_private_key\" {\n  sensitive = true\n  value     = <<-EOT\n%sEOT\n}\n", key)
+	return b.String()
 }
-`
 
 // flyCloudTasks fly-executes the tasks that need a cloud or a director, their task.yml unchanged,
 // on the task image against the emulator with the worker's RAM role (no key anywhere), and the
@@ -69,7 +100,12 @@ func flyCloudTasks(t *testing.T, step e2eStep, root, pack, varsFile, lightImage 
 
 	// environment apply: the real terraform with its oss backend on the emulator.
 	tf := t.TempDir()
-	Expect(os.WriteFile(filepath.Join(tf, "main.tf"), []byte(e2eEnvironmentConfig), 0o644)).To(Succeed())
+	keyFile := filepath.Join(t.TempDir(), "id")
+	keygen, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", keyFile).CombinedOutput()
+	Expect(err).NotTo(HaveOccurred(), string(keygen))
+	key, err := os.ReadFile(keyFile)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(os.WriteFile(filepath.Join(tf, "main.tf"), []byte(e2eEnvironmentConfig(string(key))), 0o644)).To(Succeed())
 	t.Setenv("ENV_NAME", "e2e-env")
 	t.Setenv("INSTANCE_TYPES", "ecs.g6.large")
 	t.Setenv("STATE_BUCKET", vars.Bucket)
@@ -86,6 +122,45 @@ func flyCloudTasks(t *testing.T, step e2eStep, root, pack, varsFile, lightImage 
 	Expect(metadata).NotTo(HaveKey("ssh_private_key"))
 	Expect(filepath.Join(envDir, "ssh.key")).To(BeARegularFile())
 	Expect(out).NotTo(ContainSubstring("BEGIN OPENSSH PRIVATE KEY"))
+	Expect(os.ReadFile(filepath.Join(envDir, "ssh.key"))).To(Equal(key))
+
+	// prepare-director: the real bosh interpolate on a bosh-deployment checkout, RAM-role ops.
+	boshDeployment, cpiRelease, light := t.TempDir(), t.TempDir(), t.TempDir()
+	writeAll(t, boshDeployment, testtools.BoshDeployment)
+	writeAll(t, cpiRelease, map[string]string{"bosh-alicloud-cpi-61.0.1.tgz": "cpi release bytes", "version": "61.0.1"})
+	testtools.WriteLightStemcellDir(t, light, "1.484")
+	t.Setenv("CREDENTIAL_SOURCE", "ram_role")
+	config := t.TempDir()
+	execute(true, "prepare-director", "-i", "bosh-deployment="+boshDeployment, "-i", "environment="+envDir,
+		"-i", "cpi-release="+cpiRelease, "-i", "stemcell="+light, "-o", "director-config="+config)
+	manifest, err := os.ReadFile(filepath.Join(config, "director.yml"))
+	Expect(err).NotTo(HaveOccurred(), "the director config came back with -o")
+	Expect(string(manifest)).To(ContainSubstring("((access_key_id))"), "credentials stay vars")
+	Expect(string(manifest)).To(ContainSubstring("file://"), "the local CPI release and stemcell")
+	Expect(string(manifest)).NotTo(ContainSubstring("PRIVATE KEY"))
+
+	// integration: ginkgo built from the fixture CPI's vendor dir (a double that prints its call)
+	// with the go of the task image; the raw image goes to the environment's integration bucket.
+	heavy := t.TempDir()
+	tarball, _ := stemcelltest.HeavyStemcell(t, []byte("raw disk image"))
+	Expect(os.WriteFile(filepath.Join(heavy, "stemcell.tgz"), tarball, 0o644)).To(Succeed())
+	Expect(os.WriteFile(filepath.Join(heavy, "version"), []byte("1.484"), 0o644)).To(Succeed())
+	integrationEnv := t.TempDir()
+	meta := map[string]string{}
+	for k, v := range metadata {
+		meta[k] = v
+	}
+	meta["integration_bucket"] = vars.Bucket
+	raw, err = json.Marshal(meta)
+	Expect(err).NotTo(HaveOccurred())
+	writeAll(t, integrationEnv, map[string]string{"metadata": string(raw), "name": "e2e-env\n"})
+	reports := t.TempDir()
+	out = execute(true, "integration", "-i", "bosh-cpi-src="+testtools.IntegrationCPIModule(t), "-i", "stemcell="+heavy,
+		"-i", "environment="+integrationEnv, "-o", "test-reports="+reports)
+	Expect(out).To(ContainSubstring("ginkgo double: argv: -mod=vendor"))
+	Expect(out).To(ContainSubstring("ginkgo double: env: CPI_STEMCELL_OSS_BUCKET=" + vars.Bucket))
+	Expect(out).To(ContainSubstring("ginkgo double: env: CPI_VSWITCH_ID=vsw-e2e-env"))
+	Expect(filepath.Join(reports, "junit.xml")).To(BeARegularFile())
 
 	// teardown, on the demo image: the director double holds a deployment, a release, the light
 	// stemcell the pipeline published and a heavy one; only the light one stays.
@@ -107,13 +182,38 @@ func flyCloudTasks(t *testing.T, step e2eStep, root, pack, varsFile, lightImage 
 		"export BOSH_DOUBLE_REGION="+vars.Region+"\n"), 0o600)).To(Succeed())
 	Expect(os.WriteFile(filepath.Join(state, "metadata"), []byte(`{"region":"`+vars.Region+`"}`), 0o644)).To(Succeed())
 	out = execute(true, "teardown", "-y", demoImage, "-i", "director-state="+state)
-	Expect(out).To(ContainSubstring("bosh-double: --json --non-interactive -d e2e-test delete-deployment --force"))
+	Expect(out).To(ContainSubstring("bosh-double: --non-interactive -d e2e-test delete-deployment --force"))
 	Expect(out).To(ContainSubstring("delete-disk d-e2e-test1"))
 	Expect(out).To(ContainSubstring("delete-stemcell bosh-alicloud-kvm-ubuntu-noble/1.483"))
 	Expect(out).NotTo(ContainSubstring("delete-stemcell bosh-alicloud-kvm-ubuntu-noble/1.484"))
 	Expect(out).To(ContainSubstring("delete-release probe/1"))
 	Expect(out).NotTo(ContainSubstring("clean-up"))
 	Expect(out).NotTo(ContainSubstring("e2e-client-secret"))
+
+	// bats and e2e on the demo image, against the director double: the spec rendered from the
+	// metadata, the test release made by the real bosh and deployed, its errand run.
+	Expect(os.WriteFile(filepath.Join(state, "director.yml"), []byte("name: bosh\n"), 0o600)).To(Succeed())
+	batsDir := t.TempDir()
+	writeAll(t, batsDir, map[string]string{"Gemfile": "source 'https://rubygems.org'\ngem 'rspec'\n", "spec/system/cck_spec.rb": "# BATs\n"})
+	reports = t.TempDir()
+	out = execute(true, "bats", "-y", demoImage, "-i", "bats="+batsDir, "-i", "stemcell="+light, "-i", "director-state="+state,
+		"-i", "environment="+envDir, "-o", "test-reports="+reports)
+	Expect(out).To(ContainSubstring("bundle-double: exec rspec spec"))
+	Expect(out).To(ContainSubstring("BAT_INFRASTRUCTURE=alicloud"))
+	junit, err := os.ReadFile(filepath.Join(reports, "junit.xml"))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(string(junit)).To(ContainSubstring("the BATs double ran"))
+
+	t.Setenv("ERRAND_ACCESS_KEY_ID", "LTAI-e2e-read-only")
+	t.Setenv("ERRAND_ACCESS_KEY_SECRET", "e2e-read-only-secret")
+	reports = t.TempDir()
+	out = execute(true, "e2e", "-y", demoImage, "-i", "stemcell="+light, "-i", "director-state="+state,
+		"-i", "environment="+envDir, "-o", "test-reports="+reports)
+	for _, call := range []string{"upload-release", "upload-stemcell", "update-cloud-config", "-d e2e-test deploy", "-d e2e-test run-errand slb-registration-test", "-d e2e-test delete-deployment --force"} {
+		Expect(out).To(ContainSubstring("bosh-double: " + call))
+	}
+	Expect(out).NotTo(ContainSubstring("e2e-read-only-secret"))
+	Expect(filepath.Join(reports, "junit.xml")).To(BeARegularFile())
 
 	// ensure-terminated after the director job destroyed its env: nothing of it is left.
 	t.Setenv("DIRECTOR_BUCKET", vars.Bucket)
