@@ -59,6 +59,34 @@ func testConventions(t *testing.T, context spec.G, it spec.S) {
 		}
 	})
 
+	it("gives every cloud task the whole cloud block of params, empty by default, and no task a static key", func() {
+		cloud := []string{"ALICLOUD_REGION", "ALICLOUD_ACCESS_KEY_ID", "ALICLOUD_ACCESS_KEY_SECRET", "ALICLOUD_SECURITY_TOKEN",
+			"ALICLOUD_RAM_ROLE", "ALICLOUD_ASSUME_ROLE_ARN", "ALICLOUD_ECS_ENDPOINT", "ALICLOUD_OSS_ENDPOINT", "ALICLOUD_STS_ENDPOINT"}
+		files, err := filepath.Glob("*/task.yml")
+		Expect(err).NotTo(HaveOccurred())
+		clouds := 0
+		for _, file := range files {
+			cfg, err := localexec.LoadConfig(file, localexec.Vars{Files: []string{"vars.example.yml"}})
+			Expect(err).NotTo(HaveOccurred(), file)
+			declared := 0
+			for k, v := range cfg.Params {
+				if strings.HasPrefix(k, "ALICLOUD_") {
+					declared++
+					Expect(v).To(BeEmpty(), file+": "+k+" has a default")
+				}
+			}
+			if declared == 0 {
+				continue
+			}
+			clouds++
+			for _, k := range cloud {
+				Expect(cfg.Params).To(HaveKey(k), file)
+			}
+			Expect(declared).To(Equal(len(cloud)), file+": an ALICLOUD_ param that is not part of the cloud block")
+		}
+		Expect(clouds).To(BeNumerically(">=", 4), "environment, integration, teardown, ensure-terminated")
+	})
+
 	it("ships the vars every task file takes", func() {
 		cfg, err := localexec.LoadConfig("unit-tests/task.yml", localexec.Vars{Files: []string{"vars.example.yml"}})
 		Expect(err).NotTo(HaveOccurred())
