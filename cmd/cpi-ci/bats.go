@@ -10,7 +10,6 @@ import (
 	"encoding/binary"
 	"encoding/pem"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/big"
@@ -35,24 +34,13 @@ const batsUsage = `usage: cpi-ci bats SUBCOMMAND [flags]
       case saying so, so a run that broke early still leaves a report.
 `
 
-var batsSubcommands = map[string]func(ctx context.Context, args []string, s stdio) error{
+var batsSubcommands = map[string]subcommand{
 	"spec":  runBatsSpec,
 	"junit": runBatsJUnit,
 }
 
 func runBats(ctx context.Context, args []string, s stdio) error {
-	if len(args) == 0 {
-		return fmt.Errorf("missing subcommand\n\n%s", batsUsage)
-	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		_, _ = fmt.Fprint(s.err, batsUsage) // stderr is the last resort: nowhere to report its failure
-		return flag.ErrHelp
-	}
-	sub, ok := batsSubcommands[args[0]]
-	if !ok {
-		return fmt.Errorf("unknown subcommand %q\n\n%s", args[0], batsUsage)
-	}
-	return sub(ctx, args[1:], s)
+	return dispatch(ctx, args, s, batsUsage, batsSubcommands)
 }
 
 // batsMetadataKeys are the metadata keys the BATs spec is made of.

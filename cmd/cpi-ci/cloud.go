@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -65,7 +64,7 @@ endpoint overrides ALICLOUD_ECS_ENDPOINT, ALICLOUD_OSS_ENDPOINT, ALICLOUD_STS_EN
 `
 
 // cloudSubcommands are the subcommands of `cpi-ci cloud`.
-var cloudSubcommands = map[string]func(ctx context.Context, args []string, s stdio) error{
+var cloudSubcommands = map[string]subcommand{
 	"exec": runCloudExec,
 	"zone": runCloudZone,
 	"lock": runCloudLock,
@@ -74,18 +73,7 @@ var cloudSubcommands = map[string]func(ctx context.Context, args []string, s std
 }
 
 func runCloud(ctx context.Context, args []string, s stdio) error {
-	if len(args) == 0 {
-		return fmt.Errorf("missing subcommand\n\n%s", cloudUsage)
-	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		_, _ = fmt.Fprint(s.err, cloudUsage) // stderr is the last resort: nowhere to report its failure
-		return flag.ErrHelp
-	}
-	sub, ok := cloudSubcommands[args[0]]
-	if !ok {
-		return fmt.Errorf("unknown subcommand %q\n\n%s", args[0], cloudUsage)
-	}
-	return sub(ctx, args[1:], s)
+	return dispatch(ctx, args, s, cloudUsage, cloudSubcommands)
 }
 
 // taskCloud reads the cloud block from the task's params; bucket names the bucket when the

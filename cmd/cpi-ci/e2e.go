@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -43,7 +42,7 @@ const e2eUsage = `usage: cpi-ci e2e SUBCOMMAND [flags]
       failed when CODE is not 0, with DIR/STEP.log as its output.
 `
 
-var e2eSubcommands = map[string]func(ctx context.Context, args []string, s stdio) error{
+var e2eSubcommands = map[string]subcommand{
 	"cloud-config": runE2ECloudConfig,
 	"errands":      runE2EErrands,
 	"manifest":     runE2EManifest,
@@ -52,18 +51,7 @@ var e2eSubcommands = map[string]func(ctx context.Context, args []string, s stdio
 }
 
 func runE2E(ctx context.Context, args []string, s stdio) error {
-	if len(args) == 0 {
-		return fmt.Errorf("missing subcommand\n\n%s", e2eUsage)
-	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		_, _ = fmt.Fprint(s.err, e2eUsage) // stderr is the last resort: nowhere to report its failure
-		return flag.ErrHelp
-	}
-	sub, ok := e2eSubcommands[args[0]]
-	if !ok {
-		return fmt.Errorf("unknown subcommand %q\n\n%s", args[0], e2eUsage)
-	}
-	return sub(ctx, args[1:], s)
+	return dispatch(ctx, args, s, e2eUsage, e2eSubcommands)
 }
 
 // The names the cloud-config gives and the manifest uses.

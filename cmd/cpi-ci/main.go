@@ -101,6 +101,25 @@ func usage() string {
 	return b.String()
 }
 
+// subcommand is one subcommand of a command that has several.
+type subcommand func(ctx context.Context, args []string, s stdio) error
+
+// dispatch runs the subcommand args[0] names, or says what is missing or unknown, with usage.
+func dispatch(ctx context.Context, args []string, s stdio, usage string, subs map[string]subcommand) error {
+	if len(args) == 0 {
+		return fmt.Errorf("missing subcommand\n\n%s", usage)
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		_, _ = fmt.Fprint(s.err, usage) // stderr is the last resort: nowhere to report its failure
+		return flag.ErrHelp
+	}
+	sub, ok := subs[args[0]]
+	if !ok {
+		return fmt.Errorf("unknown subcommand %q\n\n%s", args[0], usage)
+	}
+	return sub(ctx, args[1:], s)
+}
+
 // flags returns a flag set that reports errors instead of exiting, writing help to s.err.
 func flags(name string, s stdio) *flag.FlagSet {
 	fs := flag.NewFlagSet("cpi-ci "+name, flag.ContinueOnError)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -44,7 +43,7 @@ directory (under cpi-ci cloud exec, which gives terraform its credentials).
 `
 
 // terraformSubcommands are the subcommands of `cpi-ci terraform`.
-var terraformSubcommands = map[string]func(ctx context.Context, args []string, s stdio) error{
+var terraformSubcommands = map[string]subcommand{
 	"init":    runTerraformInit,
 	"outputs": runTerraformOutputs,
 	"output":  runTerraformOutput,
@@ -53,18 +52,7 @@ var terraformSubcommands = map[string]func(ctx context.Context, args []string, s
 }
 
 func runTerraform(ctx context.Context, args []string, s stdio) error {
-	if len(args) == 0 {
-		return fmt.Errorf("missing subcommand\n\n%s", terraformUsage)
-	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		_, _ = fmt.Fprint(s.err, terraformUsage) // stderr is the last resort: nowhere to report its failure
-		return flag.ErrHelp
-	}
-	sub, ok := terraformSubcommands[args[0]]
-	if !ok {
-		return fmt.Errorf("unknown subcommand %q\n\n%s", args[0], terraformUsage)
-	}
-	return sub(ctx, args[1:], s)
+	return dispatch(ctx, args, s, terraformUsage, terraformSubcommands)
 }
 
 // terraformBinary is the terraform a subcommand runs: the one on PATH.

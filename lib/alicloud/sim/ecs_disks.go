@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"encoding/json"
 	"net/http"
 	"sort"
 	"strconv"
@@ -141,16 +140,9 @@ func (s *Server) describeDisks(r *ecsReq) (any, *rpcError) {
 	if err != nil {
 		return nil, err
 	}
-	var ids map[string]bool
-	if v := r.param("DiskIds"); v != "" {
-		var list []string
-		if json.Unmarshal([]byte(v), &list) != nil || len(list) > 100 {
-			return nil, ecsError(http.StatusBadRequest, "InvalidDiskIds.Malformed", "The specified parameter DiskIds is not valid.")
-		}
-		ids = map[string]bool{} // an empty list matches nothing
-		for _, id := range list {
-			ids[id] = true
-		}
+	ids, err := r.idList("DiskIds", "InvalidDiskIds.Malformed", "The specified parameter DiskIds is not valid.")
+	if err != nil {
+		return nil, err
 	}
 	tags, err := r.tagParams(false)
 	if err != nil {

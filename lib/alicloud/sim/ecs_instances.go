@@ -427,16 +427,9 @@ func (s *Server) describeInstances(r *ecsReq) (any, *rpcError) {
 	if err != nil {
 		return nil, err
 	}
-	var ids map[string]bool
-	if v := r.param("InstanceIds"); v != "" {
-		var list []string
-		if json.Unmarshal([]byte(v), &list) != nil || len(list) > 100 {
-			return nil, ecsError(http.StatusBadRequest, "InvalidInstanceIds.Malformed", "The specified parameter InstancesIds is not valid.")
-		}
-		ids = map[string]bool{}
-		for _, id := range list {
-			ids[id] = true
-		}
+	ids, err := r.idList("InstanceIds", "InvalidInstanceIds.Malformed", "The specified parameter InstancesIds is not valid.")
+	if err != nil {
+		return nil, err
 	}
 	tags, err := r.tagParams(false)
 	if err != nil {
@@ -597,4 +590,22 @@ func wildcardMatch(pattern, s string) bool {
 		s = s[i+len(p):]
 	}
 	return strings.HasSuffix(s, parts[len(parts)-1])
+}
+
+// idList reads a JSON list of at most 100 ids (DescribeInstances' InstanceIds, DescribeDisks'
+// DiskIds): nil when the parameter is absent, an empty set (matching nothing) for [].
+func (r *ecsReq) idList(param, code, message string) (map[string]bool, *rpcError) {
+	v := r.param(param)
+	if v == "" {
+		return nil, nil
+	}
+	var list []string
+	if json.Unmarshal([]byte(v), &list) != nil || len(list) > 100 {
+		return nil, ecsError(http.StatusBadRequest, code, message)
+	}
+	ids := map[string]bool{}
+	for _, id := range list {
+		ids[id] = true
+	}
+	return ids, nil
 }
