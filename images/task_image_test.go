@@ -389,7 +389,13 @@ func testTaskDemoImage(t *testing.T, _ spec.G, it spec.S) {
 
 		// A repository with what the specs take from it: bin/ of this one, the double built afresh.
 		repo := t.TempDir()
-		for _, f := range []string{"bin/cpi-ci", "bin/bosh", "images/task-demo/doubles/bundle"} {
+		var from []string
+		for _, f := range append(append([]image.File(nil), task.Files...), demo.Layer...) {
+			if f.From != "bin/e2e/directordouble" {
+				from = append(from, f.From)
+			}
+		}
+		for _, f := range from {
 			Expect(os.MkdirAll(filepath.Join(repo, filepath.Dir(f)), 0o755)).To(Succeed())
 			abs, err := filepath.Abs(filepath.Join("..", f))
 			Expect(err).NotTo(HaveOccurred())
