@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
@@ -140,11 +141,46 @@ func testEnsureTerminated(t *testing.T, _ spec.G, it spec.S, env taskEnv) {
 		Expect(dataDisks()).To(ConsistOf(disk))
 	})
 
+	it("looks past lease revisions: a destroyed env whose lease was released is swept, a live one that was claimed again is not", func() {
+		cleanRevision(t, s, c, prefix, "bats-1", director.StatusCreated)
+		cleanRevision(t, s, c, prefix, "bats-1", director.StatusClaimed)
+		vm := cleanInstance(t, c, image, "vpc-env", "bats-1")
+		r := execute()
+		Expect(r.code).To(Equal(1))
+		Expect(r.stderr).To(ContainSubstring("director env bats-1 is not destroyed (revision 1 is created)"))
+		Expect(instances()).To(ConsistOf(vm))
+
+		cleanRevision(t, s, c, prefix, "bats-1", director.StatusDestroyed)
+		cleanRevision(t, s, c, prefix, "bats-1", director.StatusReleased)
+		r = execute()
+		Expect(r.code).To(Equal(0), r.stderr)
+		Expect(r.stderr).To(ContainSubstring("director env bats-1 is destroyed (revision 3)"))
+		Expect(instances()).To(BeEmpty())
+	})
+
+	it("refuses, deleting nothing, while another run holds the env's operation lock (a create making VMs)", func() {
+		cleanRevision(t, s, c, prefix, "bats-1", director.StatusDestroyed)
+		vm := cleanInstance(t, c, image, "vpc-env", "bats-1")
+		objects, err := s.StoreIn(c.Region, c.Bucket, prefix)
+		Expect(err).NotTo(HaveOccurred())
+		lock, err := director.Store{Objects: objects}.Lock(context.Background(), "bats-1", "cpi/bats #9 create", "create", time.Hour, nil)
+		Expect(err).NotTo(HaveOccurred())
+		r := execute()
+		Expect(r.code).To(Equal(1))
+		Expect(r.stderr).To(ContainSubstring("refusing to delete anything while another run works on it"))
+		Expect(r.stderr).To(ContainSubstring("cpi/bats #9 create"))
+		Expect(instances()).To(ConsistOf(vm))
+		Expect(lock.Unlock(context.Background())).To(Succeed())
+		r = execute()
+		Expect(r.code).To(Equal(0), r.stderr)
+		Expect(instances()).To(BeEmpty())
+	})
+
 	it("refuses an env with no revision unless ALLOW_NO_DIRECTOR_ENV is true", func() {
 		vm := cleanInstance(t, c, image, "vpc-env", "bats-1")
 		r := execute()
 		Expect(r.code).To(Equal(1))
-		Expect(r.stderr).To(ContainSubstring("director env bats-1 has no revision at oss://" + c.Bucket + "/" + prefix + "bats-1/: refusing to delete anything"))
+		Expect(r.stderr).To(ContainSubstring("director env bats-1 has no revision that created or destroyed it at oss://" + c.Bucket + "/" + prefix + "bats-1/: refusing to delete anything"))
 		Expect(instances()).To(ConsistOf(vm))
 
 		r = execute("ALLOW_NO_DIRECTOR_ENV=true")

@@ -95,18 +95,27 @@ func runEnsureTerminated(ctx context.Context, args []string, s stdio) error {
 		return err
 	}
 	where := fmt.Sprintf("oss://%s/%s%s%s/", *bucket, *prefix, *pool, *envName)
-	latest, found, err := director.Store{Objects: objects}.Latest(ctx, *envName)
+	// The env's operation lock, held for the whole sweep: no create can start meanwhile and make
+	// VMs this sweep would take for leftovers.
+	store := director.Store{Objects: objects}
+	lock, err := store.Lock(ctx, *envName, "cpi-ci cloud ensure-terminated", "ensure-terminated", *timeout+time.Minute, log)
+	if err != nil {
+		return fmt.Errorf("director env %s at %s: refusing to delete anything while another run works on it: %w", *envName, where, err)
+	}
+	defer func() { _ = lock.Unlock(context.WithoutCancel(ctx)) }() // a lock left behind expires after its ttl
+	// A lease given back after the destroy does not make the env less destroyed.
+	latest, found, err := store.Condition(ctx, *envName)
 	switch {
 	case err != nil:
 		return fmt.Errorf("reading director env %s at %s: %w", *envName, where, err)
 	case !found && !*allowNoEnv:
-		return fmt.Errorf("director env %s has no revision at %s: refusing to delete anything (check the bucket, prefix and env name; set --allow-no-env for an environment no director was ever created in)", *envName, where)
+		return fmt.Errorf("director env %s has no revision that created or destroyed it at %s: refusing to delete anything (check the bucket, prefix and env name; set --allow-no-env for an environment no director was ever created in)", *envName, where)
 	case found && !latest.Destroyed():
 		return fmt.Errorf("director env %s is not destroyed (revision %d is %s): refusing to delete anything in %s; destroy the env first", *envName, latest.Number, latest.Status, vpcID)
 	case found:
 		log.Printf("director env %s is destroyed (revision %d)", *envName, latest.Number)
 	default:
-		log.Printf("director env %s has no revision at %s: going ahead (--allow-no-env)", *envName, where)
+		log.Printf("director env %s has no revision that created or destroyed it at %s: going ahead (--allow-no-env)", *envName, where)
 	}
 
 	deadline := time.Now().Add(*timeout)

@@ -154,6 +154,26 @@ func (s Store) Latest(ctx context.Context, env string) (Revision, bool, error) {
 	return r, err == nil, err
 }
 
+// Condition returns the env's newest revision that changed the env itself, passing over the
+// revisions that change only its lease (claimed, released): what the env is now. ok is false
+// when no revision ever changed it (never written, or only claimed).
+func (s Store) Condition(ctx context.Context, env string) (Revision, bool, error) {
+	numbers, err := s.Numbers(ctx, env)
+	if err != nil {
+		return Revision{}, false, err
+	}
+	for i := len(numbers) - 1; i >= 0; i-- {
+		r, err := s.Read(ctx, env, numbers[i])
+		if err != nil {
+			return Revision{}, false, err
+		}
+		if r.Status != StatusClaimed && r.Status != StatusReleased {
+			return r, true, nil
+		}
+	}
+	return Revision{}, false, nil
+}
+
 // Read returns revision n of env.
 func (s Store) Read(ctx context.Context, env string, n int) (Revision, error) {
 	body, _, err := s.Objects.Get(ctx, RevisionName(env, n))
