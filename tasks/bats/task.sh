@@ -15,25 +15,9 @@ for f in "$state/director.env" "$state/director.yml" "$environment/metadata" "$e
     exit 1
   fi
 done
-shopt -s nullglob
-stemcells=(stemcell/stemcell.tgz)
-[ -f "${stemcells[0]}" ] || stemcells=(stemcell/*.tgz)
-if [ "${#stemcells[@]}" -ne 1 ]; then
-  echo "bats: want stemcell/stemcell.tgz or exactly one *.tgz in stemcell, found ${#stemcells[@]}" >&2
-  exit 1
-fi
-stemcell="$PWD/${stemcells[0]}"
-shopt -u nullglob
-
-allow_encrypted=()
-if [ "${ALLOW_ENCRYPTED_LIGHT_STEMCELL:-false}" = true ]; then allow_encrypted=(--allow-encrypted); fi
-# A light stemcell must not reach a director whose CPI encrypts disks: its create_stemcell would
-# copy the published image and its delete_stemcell delete the published one (docs/tasks.md).
-if [ -f "$state/director.yml" ]; then
-  cpi-ci stemcell guard --stemcell "$stemcell" --manifest "$state/director.yml" "${allow_encrypted[@]}"
-else
-  echo "bats: WARNING: $state has no director.yml (a registered director?): cannot check its CPI's encrypted setting before uploading the stemcell" >&2
-fi
+# shellcheck source=../shared/stemcell.sh
+source "$pack/tasks/shared/stemcell.sh"
+stemcell_for_director bats "$state/director.yml"
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
