@@ -771,6 +771,40 @@ func testVarsFiles(t *testing.T, context spec.G, it spec.S) {
 		Expect(all).To(ConsistOf(keys(used)), "the demo's vars file gives every var")
 	})
 
+	it("the demo's vars agree with the local Concourse's vars.yml, which wins for task_image when given last", func() {
+		local := "testdata/local-concourse-vars.yml"
+		raw, err := os.ReadFile(filepath.Join("..", "cmd", "cpi-ci", "concourse.go"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(raw)).To(ContainSubstring(`Region: "cn-hangzhou", Bucket: "concourse-pack", Endpoint: "http://" + localconcourse.BridgeGateway + ":18090"`),
+			"testdata/local-concourse-vars.yml follows what cpi-ci concourse up writes")
+		for _, p := range pipelineFiles {
+			demoFirst, demoLast := resolvedDoc(t, p, "vars/demo.yml", local), resolvedDoc(t, p, local, "vars/demo.yml")
+			demoAlone := resolvedDoc(t, p, "vars/demo.yml")
+			var images []string
+			for _, doc := range []plan{demoAlone, demoFirst, demoLast} {
+				var image string
+				walk(doc, func(k string, v any) {
+					if m, ok := v.(plan); ok && k == "vars" {
+						if source, ok := m["task_image"].(plan); ok {
+							image = fmt.Sprint(source["repository"])
+						}
+					}
+					if k == "ALICLOUD_OSS_ENDPOINT" || k == "oss_endpoint" {
+						Expect(v).To(Equal("http://10.80.0.1:18090"), p)
+					}
+					if k == "bucket" || k == "STATE_BUCKET" || k == "BUCKET" {
+						Expect(v).To(Equal("concourse-pack"), p)
+					}
+				})
+				images = append(images, image)
+			}
+			if p == "mirror.yml" {
+				continue // no task
+			}
+			Expect(images).To(Equal([]string{"10.80.0.1:5000/task-demo", "10.80.0.1:5000/task", "10.80.0.1:5000/task-demo"}), p)
+		}
+	})
+
 	it("the demo runs on the RAM role, the local registry's images and git inputs of the namespace", func() {
 		var demo map[string]any
 		data, err := os.ReadFile("vars/demo.yml")
