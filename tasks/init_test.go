@@ -31,6 +31,7 @@ func TestTasks(t *testing.T) {
 	suite("prepare-director, then the director-env resource's create", func(t *testing.T, context spec.G, it spec.S) { testPrepareThenCreate(t, context, it, env) })
 	suite("ensure-terminated", func(t *testing.T, context spec.G, it spec.S) { testEnsureTerminated(t, context, it, env) })
 	suite("teardown", func(t *testing.T, context spec.G, it spec.S) { testTeardown(t, context, it, env) })
+	suite("cleanup", func(t *testing.T, context spec.G, it spec.S) { testCleanup(t, context, it, env) })
 	suite("environment", func(t *testing.T, context spec.G, it spec.S) { testEnvironment(t, context, it, env) })
 	suite.Run(t)
 }
