@@ -20,11 +20,16 @@ GOLANGCI_LINT_DATE    := 2026-10-16T10:51:54Z
 all: build tools
 
 ## build: the pack's binaries into bin/
-build:
+build: out/go.mod
 	$(GOBUILD) -o $(BIN)/cpi-ci ./cmd/cpi-ci
 	$(GOBUILD) -o $(BIN)/bosh-release-resource ./resources/bosh-release
 	$(GOBUILD) -o $(BIN)/light-stemcell-resource ./resources/light-stemcell
 	$(GOBUILD) -o $(BIN)/director-env-resource ./resources/director-env
+
+# out/ holds worker volumes with whole Go trees (the task image's /usr/local/go): a module of its
+# own keeps it out of the pack's ./... patterns.
+out/go.mod:
+	mkdir -p out && printf 'module out\n' >$@
 
 ## tools: the real bosh CLI and fly into bin/ (one Go module each under tools/)
 tools: $(BIN)/bosh $(BIN)/fly $(BIN)/ginkgo
