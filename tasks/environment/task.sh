@@ -41,8 +41,15 @@ if [ "${1:-}" != locked ]; then
     fail "INSTANCE_TYPES: set the instance types the environment needs in stock (comma-separated), e.g. ecs.g6.large"
   fi
 
+  dir=${TERRAFORM_DIR:-}
+  dir=${dir#/}
+  dir=${dir%/}
+  case "/$dir/" in */../*) fail "TERRAFORM_DIR '$TERRAFORM_DIR': expected a directory inside the terraform input" ;; esac
   if [ -d terraform ]; then
-    config="$PWD/terraform"
+    config="$PWD/terraform${dir:+/$dir}"
+    [ -d "$config" ] || fail "TERRAFORM_DIR '$dir': no such directory in the terraform input"
+  elif [ -n "$dir" ]; then
+    fail "TERRAFORM_DIR '$dir' is set, but the terraform input is not given"
   else
     config="$PWD/concourse-pack/tasks/environment/terraform"
   fi
