@@ -126,6 +126,20 @@ func openTaskCloud(bucket string, s stdio) (*alicloud.Session, *concourse.Logger
 	return session, log, err
 }
 
+// openTaskStore opens a session on the task's cloud block and a store on bucket (in region, or
+// ALICLOUD_REGION when empty) under prefix.
+func openTaskStore(bucket, region, prefix string, s stdio) (*alicloud.Session, *alicloud.Store, *concourse.Logger, error) {
+	session, log, err := openTaskCloud(bucket, s)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if region == "" {
+		region = session.Cloud().Region
+	}
+	store, err := session.StoreIn(region, bucket, prefix)
+	return session, store, log, err
+}
+
 // credentialNames are the environment variables a tool reads its key id, secret and token from.
 var credentialNames = map[string][3]string{
 	"terraform": {"ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY", "ALICLOUD_SECURITY_TOKEN"},
@@ -295,15 +309,7 @@ func runCloudLock(ctx context.Context, args []string, s stdio) error {
 	if !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
-	session, log, err := openTaskCloud(*bucket, s)
-	if err != nil {
-		return err
-	}
-	region := *ossRegion
-	if region == "" {
-		region = session.Cloud().Region
-	}
-	store, err := session.StoreIn(region, *bucket, "")
+	_, store, log, err := openTaskStore(*bucket, *ossRegion, "", s)
 	if err != nil {
 		return err
 	}

@@ -79,20 +79,12 @@ func runEnsureTerminated(ctx context.Context, args []string, s stdio) error {
 		return err
 	}
 
-	session, log, err := openTaskCloud(*bucket, s)
+	session, objects, log, err := openTaskStore(*bucket, *ossRegion, *prefix+*pool, s)
 	if err != nil {
 		return err
 	}
 	if region == "" {
 		region = session.Cloud().Region
-	}
-	storeRegion := *ossRegion
-	if storeRegion == "" {
-		storeRegion = session.Cloud().Region
-	}
-	objects, err := session.StoreIn(storeRegion, *bucket, *prefix+*pool)
-	if err != nil {
-		return err
 	}
 	where := fmt.Sprintf("oss://%s/%s%s%s/", *bucket, *prefix, *pool, *envName)
 	// The env's operation lock, held for the whole sweep: no create can start meanwhile and make

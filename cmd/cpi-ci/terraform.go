@@ -364,15 +364,7 @@ func runTerraformPrivateState(ctx context.Context, args []string, s stdio) error
 	if *bucket == "" || *key == "" || fs.NArg() > 0 {
 		return fmt.Errorf("expected --bucket and --key, and no arguments\n\n%s", terraformUsage)
 	}
-	session, log, err := openTaskCloud(*bucket, s)
-	if err != nil {
-		return err
-	}
-	region := *ossRegion
-	if region == "" {
-		region = session.Cloud().Region
-	}
-	store, err := session.StoreIn(region, *bucket, "")
+	_, store, log, err := openTaskStore(*bucket, *ossRegion, "", s)
 	if err != nil {
 		return err
 	}
