@@ -521,7 +521,7 @@ jobs:
 				"job promote, step too-early: file concourse-pack/tasks/unit-tests/task.yml: no earlier get gives concourse-pack",
 				"job promote, step too-early: input concourse-pack is not provided: no earlier get, put or task output is named concourse-pack",
 				"job promote, step too-early: input bosh-cpi-src is not provided: input_mapping names candidate, which no earlier get, put or task output gives",
-				"job promote, step promote: concourse-pack/tasks/promote/task.yml with the step's vars: interpolating: undefined vars: task_image",
+				"job promote, step promote: concourse-pack/tasks/promote/task.yml with the step's vars: interpolating: undefined vars: task_image.insecure, task_image.repository, task_image.tag",
 				"job promote, step put bosh-cpi-src: params.repository \"promoted/repo\": no earlier get, put or task output gives \"promoted\"",
 			))
 			problems = check(head + `- name: promote

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/concourse/concourse/atc"
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
 	"gopkg.in/yaml.v3"
@@ -30,11 +31,17 @@ func testConventions(t *testing.T, context spec.G, it spec.S) {
 
 			raw, err := os.ReadFile(file)
 			Expect(err).NotTo(HaveOccurred())
+			// Concourse reads a task file of a pipeline's `file:` step before it fills in the
+			// step's vars: the file must parse as it stands.
+			_, err = atc.NewTaskConfig(raw)
+			Expect(err).NotTo(HaveOccurred(), name+": Concourse parses the task file before interpolating it")
 			var doc struct {
 				ImageResource map[string]any `yaml:"image_resource"`
 			}
 			Expect(yaml.Unmarshal(raw, &doc)).To(Succeed())
-			Expect(doc.ImageResource).To(Equal(map[string]any{"type": "registry-image", "source": "((task_image))"}), name+": image_resource")
+			Expect(doc.ImageResource).To(Equal(map[string]any{"type": "registry-image", "source": map[string]any{
+				"repository": "((task_image.repository))", "tag": "((task_image.tag))", "insecure": "((task_image.insecure))"}}),
+				name+": image_resource: one var per field (Concourse parses a task file before it fills in its vars)")
 
 			Expect(cfg.Inputs).NotTo(BeEmpty(), name)
 			Expect(cfg.Inputs[0].Name).To(Equal("concourse-pack"), name+": first input")
