@@ -407,8 +407,9 @@ func (d *demoRun) gitDaemon(base string) (func(), error) {
 		_ = logFile.Close() // nothing was written
 		return nil, fmt.Errorf("starting git daemon: %w", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	stop := func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM) // it may have exited; Wait tells
 		select {
@@ -426,10 +427,9 @@ func (d *demoRun) gitDaemon(base string) (func(), error) {
 			break
 		}
 		select {
-		case werr := <-exited:
-			exited <- werr
+		case <-exited:
 			stop()
-			return nil, fmt.Errorf("git daemon exited: %v (see %s)", werr, logFile.Name())
+			return nil, fmt.Errorf("git daemon exited: %v (see %s)", waitErr, logFile.Name())
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -751,8 +751,23 @@ func (d *demoRun) stemcellRecords(p demoPlanned) []demoStemcell {
 			d.say("records: %v", err)
 			continue
 		}
+		cmd, err := localconcourse.Command(d.ctx, d.concourse, self, args...)
+		if err != nil {
+			d.say("records: %v", err)
+			continue
+		}
+		// Without a RAM role in the source, the emulator account (what the web's credential
+		// manager gives pipelines for ((alicloud_access_key_id)) and its secret).
+		cmd.Env = os.Environ()
+		if raw, err := os.ReadFile(filepath.Join(d.concourse, emulatorFile)); err == nil {
+			var account emulatorAccount
+			if json.Unmarshal(raw, &account) == nil {
+				cmd.Env = append(cmd.Env, "ALIBABA_CLOUD_ACCESS_KEY_ID="+account.AccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET="+account.AccessKeySecret)
+			}
+		}
 		var stdout, stderr strings.Builder
-		if err := localconcourse.Exec(d.ctx, d.concourse, &stdout, &stderr, self, args...); err != nil {
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
 			d.say("light stemcell records of %s: %v\n%s", str("stemcell"), err, stderr.String())
 			continue
 		}

@@ -74,7 +74,7 @@ func (s demoSummary) Render(w io.Writer) error {
 	var b strings.Builder
 	b.WriteString("\n== summary\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "job\tbuild\tstatus\tduration")
+	_, _ = fmt.Fprintln(tw, "job\tbuild\tstatus\tduration") // a tabwriter over a strings.Builder never fails
 	for _, j := range s.Builds {
 		build, took := j.Build, "-"
 		if build == "" {
@@ -82,7 +82,7 @@ func (s demoSummary) Render(w io.Writer) error {
 		} else {
 			took = j.Duration.Round(time.Second).String()
 		}
-		fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\n", j.Pipeline, j.Job, build, j.Status, took)
+		_, _ = fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\n", j.Pipeline, j.Job, build, j.Status, took)
 	}
 	_ = tw.Flush() // writes to a strings.Builder, which never fails
 
