@@ -545,6 +545,7 @@ func (d *demoRun) runPipeline(p demoPlanned, vars, flyVars string) ([]demoBuild,
 	var triggers sync.WaitGroup
 	defer triggers.Wait()
 	var lastPoll string
+	lastBeat := time.Now()
 	for {
 		out, err := d.flyQuiet("builds", "-p", p.Name, "--json", "--count", "500")
 		var builds []flyBuild
@@ -620,6 +621,18 @@ func (d *demoRun) runPipeline(p demoPlanned, vars, flyVars string) ([]demoBuild,
 		}
 		if pending == 0 {
 			break
+		}
+		if time.Since(lastBeat) >= 30*time.Second {
+			lastBeat = time.Now()
+			var running []string
+			for _, name := range p.Order {
+				if b, ok := first[name]; ok && states[name].done == nil {
+					running = append(running, name+" ("+b.Status+")")
+				}
+			}
+			if len(running) > 0 {
+				d.say("pipeline %s: waiting for %s", p.Name, strings.Join(running, ", "))
+			}
 		}
 		select {
 		case <-d.ctx.Done():
