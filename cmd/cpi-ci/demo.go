@@ -238,8 +238,8 @@ func demoPreflight(types, vars, images string) error {
 			problems = append(problems, fmt.Sprintf("%s is not on PATH (make tools puts bosh and fly in bin/; make demo puts bin/ on PATH)", tool))
 		}
 	}
-	if out, err := exec.Command("pgrep", "-f", "concourse (web|worker)").Output(); err == nil && len(out) > 0 {
-		problems = append(problems, "a Concourse runs on this machine already (pgrep -af 'concourse (web|worker)'): the local Concourses share the 10.80.0.0/16 bridge; stop it first")
+	if out, err := exec.Command("pgrep", "-f", "concourse (web|worker|quickstart)").Output(); err == nil && len(out) > 0 {
+		problems = append(problems, "a Concourse runs on this machine already (pgrep -af 'concourse (web|worker|quickstart)'): the local Concourses share the 10.80.0.0/16 bridge; stop it first")
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("demo: %s", strings.Join(problems, "; "))
@@ -393,7 +393,6 @@ func (d *demoRun) gitDaemon(base string) (func(), error) {
 		strings.Contains(addrs.String(), " "+localconcourse.BridgeGateway+"/") {
 		args = append(args, "--listen="+localconcourse.BridgeGateway)
 	}
-	args = append(args, base)
 	cmd, err := localconcourse.Command(context.WithoutCancel(d.ctx), d.concourse, "git", args...)
 	if err != nil {
 		return nil, err
