@@ -12,6 +12,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	"github.com/sclevine/spec"
+	"gopkg.in/yaml.v3"
 
 	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
 	"github.com/bosh-alicloud/concourse-pack/lib/fixtures"
@@ -130,6 +131,25 @@ jobs:
 			Expect(first["a"].Name).To(Equal("2"))
 			Expect(first["b"].Name).To(Equal("9.1"))
 			Expect(flyBuild{StartTime: 100, EndTime: 142}.duration()).To(Equal(42 * time.Second))
+		})
+	})
+
+	context("vars", func() {
+		it("gives fly the local Concourse's vars with the demo's images: the task image's and the director-env type's doubles", func() {
+			dir := t.TempDir()
+			d := &demoRun{dir: dir, concourse: filepath.Join(dir, "concourse")}
+			Expect(os.MkdirAll(d.concourse, 0o755)).To(Succeed())
+			Expect(os.WriteFile(filepath.Join(d.concourse, varsFile), []byte("registry: \"10.80.0.1:5000\"\nalicloud_region: \"cn-hangzhou\"\ntask_image: {repository: \"10.80.0.1:5000/task\", tag: latest, insecure: true}\n"), 0o644)).To(Succeed())
+			path, err := d.writeVars()
+			Expect(err).NotTo(HaveOccurred())
+			var vars map[string]any
+			data, err := os.ReadFile(path)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(yaml.Unmarshal(data, &vars)).To(Succeed())
+			Expect(vars).To(HaveKeyWithValue("alicloud_region", "cn-hangzhou"))
+			Expect(vars["task_image"]).To(Equal(map[string]any{"repository": "10.80.0.1:5000/task-demo", "tag": "latest", "insecure": true}))
+			Expect(vars["director_env_resource_image"]).To(HaveKeyWithValue("repository", "10.80.0.1:5000/director-env-resource-e2e"))
+			Expect(vars["light_stemcell_resource_image"]).To(HaveKeyWithValue("repository", "10.80.0.1:5000/light-stemcell-resource"))
 		})
 	})
 
