@@ -52,7 +52,7 @@ func runDemo(ctx context.Context, args []string, s stdio) error {
 	images := fs.String("images", "out/images", "make images' and make e2e-images' output")
 	resourceTypes := fs.String("resource-types", "", "Concourse's own base types (git, registry-image, time, ...): the resource-types/ folder of a Concourse distribution (default ../shared/concourse-resource-types beside the repository)")
 	varsFile := fs.String("vars", "pipelines/vars/demo.yml", "the demo's vars file, given to fly before the local Concourse's vars.yml")
-	timeout := fs.Duration("timeout", 10*time.Minute, "bound for everything after the Concourse is up")
+	timeout := fs.Duration("timeout", 10*time.Minute, "bound for the whole demo once the images and Concourse are built (its down comes after, bounded on its own)")
 	var pipelines multiFlag
 	fs.Var(&pipelines, "pipeline", "NAME=FILE, repeatable, run in the order given (default "+strings.Join(defaultDemoPipelines, ", ")+")")
 	if err := fs.Parse(args); err != nil {
@@ -96,6 +96,8 @@ func runDemo(ctx context.Context, args []string, s stdio) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
 	d := &demoRun{ctx: ctx, s: s, dir: dir, repo: root, concourse: filepath.Join(dir, "concourse"), start: time.Now()}
 	transcript, err := os.Create(filepath.Join(dir, "demo-transcript.txt"))
 	if err != nil {
@@ -120,10 +122,6 @@ func runDemo(ctx context.Context, args []string, s stdio) error {
 	if upErr != nil {
 		return fmt.Errorf("demo: starting the local Concourse: %w", upErr)
 	}
-	runCtx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-	d.ctx, d.start = runCtx, time.Now()
-
 	stopGit, err := d.gitDaemon(repos.base)
 	if err != nil {
 		return err
@@ -137,11 +135,17 @@ func runDemo(ctx context.Context, args []string, s stdio) error {
 	var summary demoSummary
 	for _, p := range plan {
 		builds, err := d.runPipeline(p, vars, flyVars)
-		summary.Builds = append(summary.Builds, builds...)
 		if err != nil {
-			return err
+			// The next pipeline still runs: the summary tells the whole outcome.
+			d.say("pipeline %s: %v", p.Name, err)
+			builds = append(builds, demoBuild{Pipeline: p.Name, Job: "(set-pipeline)", Status: "errored: " + firstLine(err.Error())})
 		}
+		summary.Builds = append(summary.Builds, builds...)
 	}
+	// The facts are read even after the deadline, within a bound of their own.
+	factsCtx, cancelFacts := context.WithTimeout(context.WithoutCancel(ctx), demoFlyTimeout)
+	defer cancelFacts()
+	d.ctx = factsCtx
 	for _, p := range plan {
 		rs, stemcells := d.resourceFacts(p)
 		summary.Resources = append(summary.Resources, rs...)
@@ -156,6 +160,11 @@ func runDemo(ctx context.Context, args []string, s stdio) error {
 		return fmt.Errorf("demo: %d of %d jobs did not succeed: %s", len(failed), len(summary.Builds), strings.Join(failed, ", "))
 	}
 	return nil
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 func boolSet(m map[string]string) map[string]bool {
