@@ -344,12 +344,24 @@ func (d *demoRun) fly(timeout time.Duration, args ...string) (string, error) {
 		status = err.Error()
 	}
 	_, _ = fmt.Fprintf(d.transcript, "$ fly -t %s %s   # %s, %s\n%s\n", localconcourse.Target, strings.Join(args, " "),
-		time.Since(start).Round(100*time.Millisecond), status, out.String()) // best effort: the transcript is a record
+		time.Since(start).Round(100*time.Millisecond), status, settled(out.String())) // best effort: the transcript is a record
 	d.mu.Unlock()
 	if err != nil {
 		return out.String(), fmt.Errorf("fly %s: %w\n%s", strings.Join(args, " "), err, lastLines(out.String(), 20))
 	}
 	return out.String(), nil
+}
+
+// settled is output as a terminal leaves it: of a line redrawn with carriage returns (git's
+// progress), only what was drawn last.
+func settled(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if j := strings.LastIndex(strings.TrimRight(l, "\r"), "\r"); j >= 0 {
+			lines[i] = l[j+1:]
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 func lastLines(s string, n int) string {

@@ -126,6 +126,10 @@ jobs:
 			Expect(order).To(Equal([]string{"unit-tests", "light-stemcell", "mirror-bosh", "lease", "report"}))
 		})
 
+		it("keeps of a redrawn line what was drawn last", func() {
+			Expect(settled("Counting 1%\rCounting 50%\rCounting 100%, done.\nnext\r\n")).To(Equal("Counting 100%, done.\nnext\r\n"))
+		})
+
 		it("takes each job's first build", func() {
 			first := firstBuilds([]flyBuild{{Name: "10", JobName: "a"}, {Name: "2", JobName: "a", Status: "succeeded"}, {Name: "9.1", JobName: "b"}})
 			Expect(first["a"].Name).To(Equal("2"))
