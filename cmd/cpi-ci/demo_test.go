@@ -123,7 +123,7 @@ jobs:
 			Expect(err).NotTo(HaveOccurred())
 			order, err := jobOrder(p.Jobs)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(order).To(Equal([]string{"unit-tests", "light-stemcell", "mirror-bosh", "lease", "report"}))
+			Expect(order).To(Equal([]string{"unit-tests", "task-file", "light-stemcell", "mirror-bosh", "lease", "report"}))
 		})
 
 		it("keeps of a redrawn line what was drawn last", func() {
