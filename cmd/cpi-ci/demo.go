@@ -298,6 +298,11 @@ func prepareWorkDir(path string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
+	// The worker's volumes hold whole Go trees (the task image's /usr/local/go): a module of its
+	// own keeps the work dir out of the pack's ./... patterns wherever it is.
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module demo\n"), 0o644); err != nil {
+		return "", err
+	}
 	return dir, os.WriteFile(filepath.Join(dir, demoMarker), nil, 0o644)
 }
 
@@ -399,7 +404,14 @@ func (d *demoRun) down() {
 		d.say("cpi-ci concourse down --work-dir %s failed: %v", d.concourse, err)
 		return
 	}
-	d.say("the local Concourse is down: no process, mount, interface or rule of it is left")
+	// Nothing is mounted under it any more (down checks): the worker's volumes, the registry's
+	// blobs and the database go (gigabytes); the logs and the state stay for a look afterwards.
+	for _, big := range []string{"worker", "registry", "postgres"} {
+		if err := os.RemoveAll(filepath.Join(d.concourse, big)); err != nil {
+			d.say("removing %s: %v", filepath.Join(d.concourse, big), err)
+		}
+	}
+	d.say("the local Concourse is down: no process, mount, interface or rule of it is left; its logs are in %s", filepath.Join(d.concourse, "logs"))
 }
 
 // gitDaemon serves base's repositories at git://10.80.0.1:9418/<name>.git inside the
