@@ -68,9 +68,18 @@ test: lint build tools
 bench: build tools
 	PATH="$(BIN):$$PATH" $(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 
-## demo: the main job end to end on one machine
-demo: build tools
-	PATH="$(BIN):$$PATH" $(BIN)/cpi-ci demo --work-dir $(CURDIR)/out/demo
+## demo: the pack's pipelines end to end on the local Concourse (Linux, root): the emulator, the
+## pack's images and their demo variants, the external inputs as git repositories; every job must
+## succeed. DEMO_FLAGS adds cpi-ci demo flags (--pipeline NAME=FILE, --resource-types DIR).
+## Transcript in out/demo/demo-transcript.txt (the demo stops its Concourse; the down after it
+## covers a demo killed before it could)
+DEMO_FLAGS ?=
+demo: build
+	$(BIN)/cpi-ci concourse preflight
+	$(MAKE) tools images e2e-images concourse
+	status=0; PATH="$(BIN):$$PATH" $(BIN)/cpi-ci demo --work-dir $(CURDIR)/out/demo $(DEMO_FLAGS) || status=$$?; \
+	$(BIN)/cpi-ci concourse down --work-dir $(CURDIR)/out/demo/concourse >/dev/null 2>&1 || true; \
+	exit $$status
 
 ## dockerfiles: render images/*/Dockerfile from images/*/image.yaml (a test fails when one is stale)
 dockerfiles:

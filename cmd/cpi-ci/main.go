@@ -38,7 +38,7 @@ var commands = map[string]command{
 	"bosh-version": {"order, filter and compute BOSH versions exactly as the bosh CLI does", runBoshVersion},
 	"cloud":        {"task credentials for tools, stock-based zone choice, build locks over OSS", runCloud},
 	"concourse":    {"a real local Concourse (web, containerd worker, PostgreSQL, registry, emulator): up, down, status, fly", runConcourse},
-	"demo":         {"run the demo end to end on this machine", runDemo},
+	"demo":         {"the pack's pipelines end to end on the local Concourse, with the external inputs as git repositories (make demo)", runDemo},
 	"director":     {"director envs (bosh-director-env resource): break expired leases", runDirector},
 	"e2e":          {"the end-to-end test's cloud-config, deployment manifest, errand list, errand vars and report", runE2E},
 	"execute":      {"run a Concourse task on this machine as a worker would (fly execute without a cluster)", runExecute},

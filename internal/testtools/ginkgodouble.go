@@ -1,6 +1,7 @@
 package testtools
 
 import (
+	"github.com/bosh-alicloud/concourse-pack/lib/fixtures"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,84 +18,6 @@ const (
 	GinkgoDoubleSay      = "GINKGO_DOUBLE_SAY"       // a variable whose value it prints
 )
 
-// ginkgoDouble is the main of the fake github.com/onsi/ginkgo/ginkgo: it records its call, waits
-// when told to, writes the JUnit report -reportFile= names (failed when it exits non-zero) and
-// exits as told. Only the standard library: it builds from the vendor directory alone.
-const ginkgoDouble = `// Command ginkgo is a recording test double of the ginkgo v1 CLI.
-package main
-
-import (
-	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"time"
-)
-
-func main() {
-	// Without GINKGO_DOUBLE_DIR (a Concourse task, whose environment is its params only) the call
-	// is printed instead of recorded.
-	dir := os.Getenv("GINKGO_DOUBLE_DIR")
-	if dir == "" {
-		fmt.Println("ginkgo double: argv:", strings.Join(os.Args[1:], " "))
-		for _, kv := range os.Environ() {
-			if strings.HasPrefix(kv, "CPI_") && !strings.Contains(kv, "SECRET") && !strings.Contains(kv, "TOKEN") {
-				fmt.Println("ginkgo double: env:", kv)
-			}
-		}
-	}
-	write := func(name, content string) {
-		if dir == "" {
-			return
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, "ginkgo double:", err)
-			os.Exit(2)
-		}
-	}
-	write("argv", strings.Join(os.Args[1:], "\x00"))
-	write("env", strings.Join(os.Environ(), "\x00"))
-	wd, _ := os.Getwd()
-	write("dir", wd)
-	write("started", "")
-	if name := os.Getenv("GINKGO_DOUBLE_SAY"); name != "" {
-		fmt.Printf("ginkgo double: %s=%s\n", name, os.Getenv(name))
-	}
-	if wait := os.Getenv("GINKGO_DOUBLE_WAIT"); wait != "" {
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
-			if _, err := os.Stat(wait); err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				fmt.Fprintln(os.Stderr, "ginkgo double: gave up waiting for", wait)
-				os.Exit(3)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	code, _ := strconv.Atoi(os.Getenv("GINKGO_DOUBLE_EXIT"))
-	for _, a := range os.Args[1:] {
-		report, ok := strings.CutPrefix(a, "-reportFile=")
-		if !ok || os.Getenv("GINKGO_DOUBLE_NO_REPORT") != "" {
-			continue
-		}
-		failures, failure := 0, ""
-		if code != 0 {
-			failures, failure = 1, "<failure message=\"Failed\">spec failed on purpose</failure>"
-		}
-		xml := fmt.Sprintf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"Integration Suite\" tests=\"2\" failures=\"%d\" errors=\"0\" time=\"1\">\n  <testcase name=\"integration:stemcell creates a stemcell\" classname=\"Integration Suite\" time=\"0.5\"></testcase>\n  <testcase name=\"integration:vm creates a vm\" classname=\"Integration Suite\" time=\"0.5\">%s</testcase>\n</testsuite>\n", failures, failure)
-		if err := os.WriteFile(report, []byte(xml), 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, "ginkgo double:", err)
-			os.Exit(2)
-		}
-	}
-	fmt.Println("ginkgo double: done")
-	os.Exit(code)
-}
-`
-
 // IntegrationCPIModule is CPIModule whose vendor directory also holds
 // github.com/onsi/ginkgo/ginkgo (vendored through a tools.go, as a module that pins its tools
 // does), whose main is a recording double (GinkgoCall reads what it recorded): a task that
@@ -106,7 +29,7 @@ func IntegrationCPIModule(t testing.TB) string {
 		map[string]string{
 			"tools.go":                              "//go:build tools\n\npackage tools\n\nimport _ \"github.com/onsi/ginkgo/ginkgo\"\n",
 			"ginkgo-src/go.mod":                     "module github.com/onsi/ginkgo\n\ngo 1.26\n",
-			"ginkgo-src/ginkgo/main.go":             ginkgoDouble,
+			"ginkgo-src/ginkgo/main.go":             fixtures.GinkgoDouble,
 			"integration/config.go":                 "package integration\n",
 			"integration/integration_suite_test.go": "package integration\n\nimport \"testing\"\n\nfunc TestIntegration(t *testing.T) { t.Fatal(\"no cloud here\") }\n",
 		}, "dep", "ginkgo-src")

@@ -315,17 +315,27 @@ func FlyTo(ctx context.Context, workDir, dir string, stdin io.Reader, stdout, st
 
 // Exec runs any command in the namespace's network (to reach the emulator or the registry).
 func Exec(ctx context.Context, workDir string, stdout, stderr io.Writer, name string, args ...string) error {
-	st, err := ReadState(workDir)
+	cmd, err := Command(ctx, workDir, name, args...)
 	if err != nil {
 		return err
 	}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	return cmd.Run()
+}
+
+// Command is the command Exec runs, not started: for a service the caller runs in the
+// namespace's network for a while (the demo's git daemon) and stops itself.
+func Command(ctx context.Context, workDir, name string, args ...string) (*exec.Cmd, error) {
+	st, err := ReadState(workDir)
+	if err != nil {
+		return nil, err
+	}
 	if !ours(st.UnsharePID, workDir) || st.InnerPID == 0 {
-		return fmt.Errorf("the local Concourse in %s is not running (cpi-ci concourse up)", workDir)
+		return nil, fmt.Errorf("the local Concourse in %s is not running (cpi-ci concourse up)", workDir)
 	}
 	cmd := exec.CommandContext(ctx, "nsenter", append([]string{"--target", fmt.Sprint(st.InnerPID), "--net", "--", name}, args...)...)
-	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.WaitDelay = 5 * time.Second
-	return cmd.Run()
+	return cmd, nil
 }
 
 // Running reports whether the work dir's Concourse is up.
