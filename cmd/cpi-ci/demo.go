@@ -27,8 +27,9 @@ const demoMarker = ".cpi-ci-demo"
 // demoImages are the images the demo's pipelines run: make images and make e2e-images.
 var demoImages = []string{"task", "task-demo", "bosh-release-resource", "light-stemcell-resource", "director-env-resource", "director-env-resource-e2e"}
 
-// defaultDemoPipelines run in this order: the CPI pipeline's directors need light stemcells.
-var defaultDemoPipelines = []string{"light-stemcells=pipelines/light-stemcells.yml", "cpi=pipelines/cpi.yml"}
+// defaultDemoPipelines run in this order: the directors deploy the mirrored releases, and the CPI
+// pipeline's directors need light stemcells.
+var defaultDemoPipelines = []string{"mirror=pipelines/mirror.yml", "light-stemcells=pipelines/light-stemcells.yml", "cpi=pipelines/cpi.yml"}
 
 // Bounds of the demo's waits.
 const (

@@ -28,7 +28,7 @@ var demoStemcells = []struct{ Line, Version string }{{"ubuntu-noble", "1.484"}, 
 
 // demoReleases are the releases the demo serves for mirroring: name → version, made with the
 // real bosh CLI (bosh's version is bosh-deployment's bosh.yml's).
-var demoReleases = []struct{ Name, Version string }{{"bosh", "282.0.0"}, {"bpm", "1.4.0"}}
+var demoReleases = []struct{ Name, Version string }{{"bosh", "282.0.0"}, {"bpm", "1.4.0"}, {"bosh-alicloud-cpi", "61.0.0"}}
 
 // demoRepos makes the demo's repositories under base (the git daemon's --base-path) as bare
 // repositories <name>.git, working in scratch, and returns their names.
@@ -75,6 +75,15 @@ func (r *demoRepos) makeAll() (map[string]string, error) {
 		{"concourse-pack", r.packAtHEAD},
 		{"bosh-deployment", func(dir string) error { return writeFileMap(dir, fixtures.BoshDeployment) }},
 		{"bats", func(dir string) error { return writeFileMap(dir, fixtures.Bats()) }},
+		// The environment task's terraform config: provider-free (no provider can be downloaded
+		// here), with the pack's variables and outputs and a fresh SSH key.
+		{"environment-config", func(dir string) error {
+			key, err := fixtures.NewSSHKey()
+			if err != nil {
+				return err
+			}
+			return writeFileMap(dir, fixtures.EnvironmentConfig(key))
+		}},
 	}
 	for _, s := range demoStemcells {
 		repos = append(repos, repo{"heavy-stemcell-" + s.Line, func(dir string) error {

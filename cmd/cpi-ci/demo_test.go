@@ -261,8 +261,8 @@ jobs:
 			r := &demoRepos{ctx: t.Context(), base: filepath.Join(dir, "git"), scratch: filepath.Join(dir, "scratch"), home: filepath.Join(dir, "home"), repo: root}
 			commits, err := r.makeAll()
 			Expect(err).NotTo(HaveOccurred())
-			Expect(sortedKeys(boolSet(commits))).To(Equal([]string{"bats", "bosh-cpi-src", "bosh-deployment", "bosh-release", "bpm-release",
-				"concourse-pack", "heavy-stemcell-ubuntu-jammy", "heavy-stemcell-ubuntu-noble"}))
+			Expect(sortedKeys(boolSet(commits))).To(Equal([]string{"bats", "bosh-alicloud-cpi-release", "bosh-cpi-src", "bosh-deployment", "bosh-release", "bpm-release",
+				"concourse-pack", "environment-config", "heavy-stemcell-ubuntu-jammy", "heavy-stemcell-ubuntu-noble"}))
 			git := func(repo string, args ...string) string {
 				out, err := r.run(filepath.Join(r.base, repo+".git"), "git", args...)
 				Expect(err).NotTo(HaveOccurred())

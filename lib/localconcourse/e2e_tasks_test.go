@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/bosh-alicloud/concourse-pack/internal/testtools"
+	"github.com/bosh-alicloud/concourse-pack/lib/fixtures"
 	"github.com/bosh-alicloud/concourse-pack/lib/stemcell/stemcelltest"
 )
 
@@ -35,38 +33,6 @@ func writeAll(t *testing.T, dir string, files map[string]string) {
 
 // e2eStep runs one fly command and fails the test unless it ends as wanted.
 type e2eStep func(wantOK bool, args ...string) (string, time.Duration)
-
-// e2eEnvironmentConfig is a provider-free terraform config (no provider can be downloaded here)
-// declaring what the environment task passes, with every metadata key the later tasks read and
-// a sensitive SSH key output (key: an OpenSSH private key).
-func e2eEnvironmentConfig(key string) string {
-	var b strings.Builder
-	b.WriteString(`variable "env_name" { type = string }
-variable "region" { type = string }
-variable "zone" { type = string }
-resource "terraform_data" "net" {
-  input = { vpc = "vpc-${var.env_name}", vswitch = "vsw-${var.env_name}" }
-}
-output "region" { value = var.region }
-output "zone" { value = var.zone }
-output "vpc_id" { value = terraform_data.net.output.vpc }
-output "vswitch_id" { value = terraform_data.net.output.vswitch }
-`)
-	meta := testtools.EnvMetadata()
-	for _, k := range []string{"region", "zone", "vpc_id", "vswitch_id"} {
-		delete(meta, k)
-	}
-	keys := make([]string, 0, len(meta))
-	for k := range meta {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(&b, "output %q { value = %q }\n", k, meta[k])
-	}
-	fmt.Fprintf(&b, "output \"ssh_private_key\" {\n  sensitive = true\n  value     = <<-EOT\n%sEOT\n}\n", key)
-	return b.String()
-}
 
 // flyCloudTasks fly-executes the tasks that need a cloud or a director, their task.yml unchanged,
 // on the task image against the emulator with the worker's RAM role (no key anywhere), and the
@@ -100,12 +66,9 @@ func flyCloudTasks(t *testing.T, step e2eStep, root, pack, varsFile, lightImage 
 
 	// environment apply: the real terraform with its oss backend on the emulator.
 	tf := t.TempDir()
-	keyFile := filepath.Join(t.TempDir(), "id")
-	keygen, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", keyFile).CombinedOutput()
-	Expect(err).NotTo(HaveOccurred(), string(keygen))
-	key, err := os.ReadFile(keyFile)
+	key, err := fixtures.NewSSHKey()
 	Expect(err).NotTo(HaveOccurred())
-	Expect(os.WriteFile(filepath.Join(tf, "main.tf"), []byte(e2eEnvironmentConfig(string(key))), 0o644)).To(Succeed())
+	writeAll(t, tf, fixtures.EnvironmentConfig(key))
 	t.Setenv("ENV_NAME", "e2e-env")
 	t.Setenv("INSTANCE_TYPES", "ecs.g6.large")
 	t.Setenv("STATE_BUCKET", vars.Bucket)
@@ -122,7 +85,7 @@ func flyCloudTasks(t *testing.T, step e2eStep, root, pack, varsFile, lightImage 
 	Expect(metadata).NotTo(HaveKey("ssh_private_key"))
 	Expect(filepath.Join(envDir, "ssh.key")).To(BeARegularFile())
 	Expect(out).NotTo(ContainSubstring("BEGIN OPENSSH PRIVATE KEY"))
-	Expect(os.ReadFile(filepath.Join(envDir, "ssh.key"))).To(Equal(key))
+	Expect(os.ReadFile(filepath.Join(envDir, "ssh.key"))).To(Equal([]byte(key)))
 
 	// prepare-director: the real bosh interpolate on a bosh-deployment checkout, RAM-role ops.
 	boshDeployment, cpiRelease, light := t.TempDir(), t.TempDir(), t.TempDir()
