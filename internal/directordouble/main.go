@@ -7,7 +7,8 @@
 // image.
 //
 // The state file is $BOSH_DOUBLE_DIRECTOR_STATE (a director-state fixture's director.env exports
-// it), else $HOME/.bosh-double/director.json. Each call is logged on stderr as
+// it), else $HOME/.bosh-double/director.json. The director's region is $BOSH_DOUBLE_REGION, else
+// the first region a light stemcell has an image in. Each call is logged on stderr as
 // "bosh-double: ARGV" so a build's log shows what the task asked the director. `clean-up` is
 // refused (the pack's tasks never run it). BOSH_DOUBLE_ERRAND_FAIL=<errand> makes that errand
 // fail.
@@ -366,6 +367,11 @@ func uploadStemcell(d *director, c call) (bool, error) {
 	cid := "m-heavy" + strings.ReplaceAll(mf.Version, ".", "")
 	if len(mf.CloudProperties.ImageID) > 0 {
 		region := os.Getenv("BOSH_DOUBLE_REGION")
+		if region == "" {
+			// A director-env get's director.env names no region: take the first the stemcell has.
+			region = sortedNames(mf.CloudProperties.ImageID)[0]
+			fmt.Fprintf(os.Stderr, "bosh-double: no BOSH_DOUBLE_REGION: the director's region is %s\n", region)
+		}
 		id, ok := mf.CloudProperties.ImageID[region]
 		if !ok {
 			return false, fmt.Errorf("CPI error 'Bosh::Clouds::CloudError' with message 'Can't find stemcell for Region: %s' in 'create_stemcell' CPI method", region)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -112,6 +113,16 @@ func testDirector(t *testing.T, context spec.G, it spec.S, double string) {
 		_, stderr, err = bosh("deployments", "--json")
 		Expect(err).To(HaveOccurred())
 		Expect(stderr).To(ContainSubstring("BOSH_ENVIRONMENT"))
+	})
+
+	it("takes the first region of a light stemcell when it is not told the director's", func() {
+		env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "BOSH_DOUBLE_REGION=") })
+		light := filepath.Join(dir, "light.tgz")
+		testtools.WriteStemcell(t, light, "1.484", map[string]string{"eu-central-1": "m-eu", "cn-hangzhou": "m-hz"})
+		_, stderr, err := bosh("upload-stemcell", light)
+		Expect(err).NotTo(HaveOccurred(), stderr)
+		Expect(stderr).To(ContainSubstring("the director's region is cn-hangzhou"))
+		Expect(rows("stemcells")).To(ConsistOf(HaveKeyWithValue("cid", "m-hz")))
 	})
 
 	it("refuses a light stemcell without an image in the director's region, as the CPI does", func() {
