@@ -88,7 +88,13 @@ func (s demoSummary) Render(w io.Writer) error {
 
 	if len(s.Stemcells) > 0 {
 		b.WriteString("\nlight stemcells (image per region, from the resource's records):\n")
+		shown := map[string]bool{} // pipelines sharing a bucket and prefix read the same records
 		for _, st := range s.Stemcells {
+			if key := st.Stemcell + " " + st.Version + " " + st.Channel; shown[key] {
+				continue
+			} else {
+				shown[key] = true
+			}
 			regions := make([]string, 0, len(st.Images))
 			for r := range st.Images {
 				regions = append(regions, r)

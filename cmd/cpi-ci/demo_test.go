@@ -165,8 +165,11 @@ jobs:
 					{Pipeline: "cpi", Job: "bats", Build: "1", Status: "failed", Duration: 90 * time.Second},
 					{Pipeline: "cpi", Job: "promote", Status: "not run (bats did not succeed)"},
 				},
-				Stemcells: []demoStemcell{{Stemcell: "bosh-alicloud-kvm-ubuntu-noble", Version: "1.484", Channel: "published",
-					Images: map[string]string{"eu-central-1": "m-eu", "cn-hangzhou": "m-hz"}}},
+				// Two pipelines' resources on the same bucket and prefix read the same records: shown once.
+				Stemcells: []demoStemcell{
+					{Stemcell: "bosh-alicloud-kvm-ubuntu-noble", Version: "1.484", Channel: "published", Images: map[string]string{"eu-central-1": "m-eu", "cn-hangzhou": "m-hz"}},
+					{Stemcell: "bosh-alicloud-kvm-ubuntu-noble", Version: "1.484", Channel: "published", Images: map[string]string{"eu-central-1": "m-eu", "cn-hangzhou": "m-hz"}},
+				},
 				Resources: []demoResourceVersions{
 					{Pipeline: "cpi", Resource: "candidate", Type: "bosh-release", Versions: []demoVersion{{
 						Version: map[string]string{"version": "0.1.0-rc.1"}, Metadata: [][2]string{{"version", "0.1.0-rc.1"}, {"sha256", "abc123"}}}}},
@@ -184,6 +187,7 @@ jobs:
 			Expect(text).To(MatchRegexp(`cpi/bats\s+1\s+failed\s+1m30s`))
 			Expect(text).To(MatchRegexp(`cpi/promote\s+-\s+not run \(bats did not succeed\)\s+-`))
 			Expect(text).To(MatchRegexp(`bosh-alicloud-kvm-ubuntu-noble 1.484 \(published, 2 regions\)\n\s+cn-hangzhou\s+m-hz\n\s+eu-central-1\s+m-eu`))
+			Expect(strings.Count(text, "bosh-alicloud-kvm-ubuntu-noble 1.484 (published")).To(Equal(1))
 			Expect(text).To(ContainSubstring("cpi/candidate: version=0.1.0-rc.1 sha256=abc123"))
 			Expect(text).To(ContainSubstring("cpi/director: env=bats revision=1 status=leased action=claim\n  cpi/director: env=bats revision=2 status=released action=release"))
 			Expect(text).To(ContainSubstring("create-env, BATs, deploy and errands ran against test doubles"))
