@@ -136,18 +136,11 @@ func (s *Server) deleteDisk(r *ecsReq) (any, *rpcError) {
 // (AND of every filter given) and paged.
 func (s *Server) describeDisks(r *ecsReq) (any, *rpcError) {
 	e := s.ecs
-	number, size, err := r.paging(10, maxPageSize)
+	q, err := r.listQuery("DiskIds", "InvalidDiskIds.Malformed", "The specified parameter DiskIds is not valid.")
 	if err != nil {
 		return nil, err
 	}
-	ids, err := r.idList("DiskIds", "InvalidDiskIds.Malformed", "The specified parameter DiskIds is not valid.")
-	if err != nil {
-		return nil, err
-	}
-	tags, err := r.tagParams(false)
-	if err != nil {
-		return nil, err
-	}
+	number, size := q.number, q.size
 	status := r.param("Status")
 	switch status {
 	case "", "All", diskInUse, diskAvailable, "Attaching", "Detaching", "Creating", "ReIniting":
@@ -162,7 +155,7 @@ func (s *Server) describeDisks(r *ecsReq) (any, *rpcError) {
 	}
 	var matched []*disk
 	for _, d := range e.disks {
-		if d.region != r.region || d.owner != r.acct || (ids != nil && !ids[d.id]) || !matchTags(d.tags, tags) {
+		if !q.matches(r, d.region, d.owner, d.id, d.tags) {
 			continue
 		}
 		if status != "" && status != "All" && d.status() != status {

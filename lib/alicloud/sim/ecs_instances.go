@@ -423,18 +423,11 @@ func (s *Server) deleteInstance(r *ecsReq) (any, *rpcError) {
 // first, filtered and paged.
 func (s *Server) describeInstances(r *ecsReq) (any, *rpcError) {
 	e := s.ecs
-	number, size, err := r.paging(10, maxPageSize)
+	q, err := r.listQuery("InstanceIds", "InvalidInstanceIds.Malformed", "The specified parameter InstancesIds is not valid.")
 	if err != nil {
 		return nil, err
 	}
-	ids, err := r.idList("InstanceIds", "InvalidInstanceIds.Malformed", "The specified parameter InstancesIds is not valid.")
-	if err != nil {
-		return nil, err
-	}
-	tags, err := r.tagParams(false)
-	if err != nil {
-		return nil, err
-	}
+	number, size := q.number, q.size
 	status := r.param("Status")
 	switch status {
 	case "", "Pending", instRunning, instStarting, instStopping, instStopped:
@@ -448,7 +441,7 @@ func (s *Server) describeInstances(r *ecsReq) (any, *rpcError) {
 	}
 	var matched []*instance
 	for _, in := range e.instances {
-		if in.region != r.region || in.owner != r.acct || (ids != nil && !ids[in.id]) || !matchTags(in.tags, tags) {
+		if !q.matches(r, in.region, in.owner, in.id, in.tags) {
 			continue
 		}
 		if (status != "" && in.status != status) || !wildcardMatch(r.param("InstanceName"), in.name) {
@@ -592,20 +585,35 @@ func wildcardMatch(pattern, s string) bool {
 	return strings.HasSuffix(s, parts[len(parts)-1])
 }
 
-// idList reads a JSON list of at most 100 ids (DescribeInstances' InstanceIds, DescribeDisks'
-// DiskIds): nil when the parameter is absent, an empty set (matching nothing) for [].
-func (r *ecsReq) idList(param, code, message string) (map[string]bool, *rpcError) {
-	v := r.param(param)
-	if v == "" {
-		return nil, nil
+// listQuery is what DescribeInstances and DescribeDisks both take: paging, a JSON list of at
+// most 100 ids (nil when absent; [] matches nothing) and tag filters.
+type listQuery struct {
+	number, size int
+	ids          map[string]bool
+	tags         []tag
+}
+
+func (r *ecsReq) listQuery(idParam, code, message string) (listQuery, *rpcError) {
+	var q listQuery
+	var err *rpcError
+	if q.number, q.size, err = r.paging(10, maxPageSize); err != nil {
+		return q, err
 	}
-	var list []string
-	if json.Unmarshal([]byte(v), &list) != nil || len(list) > 100 {
-		return nil, ecsError(http.StatusBadRequest, code, message)
+	if v := r.param(idParam); v != "" {
+		var list []string
+		if json.Unmarshal([]byte(v), &list) != nil || len(list) > 100 {
+			return q, ecsError(http.StatusBadRequest, code, message)
+		}
+		q.ids = map[string]bool{}
+		for _, id := range list {
+			q.ids[id] = true
+		}
 	}
-	ids := map[string]bool{}
-	for _, id := range list {
-		ids[id] = true
-	}
-	return ids, nil
+	q.tags, err = r.tagParams(false)
+	return q, err
+}
+
+// matches reports whether a resource of the caller's region passes the id and tag filters.
+func (q listQuery) matches(r *ecsReq, region string, owner *account, id string, tags []tag) bool {
+	return region == r.region && owner == r.acct && (q.ids == nil || q.ids[id]) && matchTags(tags, q.tags)
 }
