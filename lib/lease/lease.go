@@ -71,11 +71,13 @@ type Lock struct {
 	prefix string
 	what   string
 	opts   Options
-	body   lockBody
+	body   lockBody // owned by the renewing goroutine once Take returns
 	gen    int
-	cancel context.CancelCauseFunc
-	stop   chan struct{}
-	done   chan struct{}
+	// buildID is body.BuildID, set once in Take and read by anyone.
+	buildID string
+	cancel  context.CancelCauseFunc
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 // ErrLost ends the context of a build whose lock was taken over.
@@ -105,7 +107,8 @@ func Take(ctx context.Context, store Store, prefix, what string, opts Options) (
 		opts.Holder = "an unnamed build"
 	}
 	lk := &Lock{store: store, prefix: prefix, what: what, opts: opts, stop: make(chan struct{}), done: make(chan struct{})}
-	lk.body = lockBody{BuildID: newBuildID(), Holder: opts.Holder}
+	lk.buildID = newBuildID()
+	lk.body = lockBody{BuildID: lk.buildID, Holder: opts.Holder}
 	for range 3 {
 		gens, err := lk.generations(ctx)
 		if err != nil {
@@ -265,8 +268,9 @@ func (lk *Lock) Release(ctx context.Context) error {
 	return nil
 }
 
-// BuildID is the id this lock holder wrote into the lock.
-func (lk *Lock) BuildID() string { return lk.body.BuildID }
+// BuildID is the id this lock holder wrote into the lock. It never changes, so it is kept apart
+// from the body the renewals rewrite (a caller may ask while a renewal runs).
+func (lk *Lock) BuildID() string { return lk.buildID }
 
 func newBuildID() string {
 	b := make([]byte, 8)
