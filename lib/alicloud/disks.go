@@ -85,9 +85,8 @@ func (s *Session) DeleteDisks(ctx context.Context, region string, ids []string, 
 	if len(ids) == 0 {
 		return nil
 	}
-	deadline := time.Now().Add(timeout)
 	pending := ids
-	for delay := time.Second; ; delay = min(2*delay, 15*time.Second) {
+	return untilNoneLeft(ctx, "disks in "+region, timeout, func() ([]string, error) {
 		var refused []string
 		for _, id := range pending {
 			err := s.ecsCall(ctx, region, "DeleteDisk", map[string]string{"DiskId": id}, nil)
@@ -96,34 +95,21 @@ func (s *Session) DeleteDisks(ctx context.Context, region string, ids []string, 
 			case HasCode(err, "IncorrectDiskStatus"):
 				refused = append(refused, id)
 			default:
-				return fmt.Errorf("deleting disk %s in %s: %w", id, region, err)
+				return nil, fmt.Errorf("deleting disk %s in %s: %w", id, region, err)
 			}
 		}
 		left, err := s.Disks(ctx, region, DiskQuery{IDs: ids})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if len(left) == 0 {
-			return nil
-		}
-		if time.Now().Add(delay).After(deadline) {
-			names := make([]string, len(left))
-			for i, d := range left {
-				names[i] = d.ID + " (" + d.Status + ")"
-			}
-			return fmt.Errorf("disks in %s still exist %s after deletion: %v", region, timeout, names)
-		}
-		if len(refused) > 0 {
-			s.opts.Log.Printf("disks %v are still attached (IncorrectDiskStatus): trying again in %s", refused, delay)
+		if len(refused) > 0 && len(left) > 0 {
+			s.opts.Log.Printf("disks %v are still attached (IncorrectDiskStatus): trying again", refused)
 		}
 		pending = make([]string, len(left))
+		names := make([]string, len(left))
 		for i, d := range left {
-			pending[i] = d.ID
+			pending[i], names[i] = d.ID, d.ID+" ("+d.Status+")"
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(delay):
-		}
-	}
+		return names, nil
+	})
 }

@@ -81,9 +81,22 @@ func (s *Session) DeleteInstances(ctx context.Context, region string, ids []stri
 			return fmt.Errorf("deleting instance %s in %s: %w", id, region, err)
 		}
 	}
+	return untilNoneLeft(ctx, "instances in "+region, timeout, func() ([]string, error) {
+		left, err := s.Instances(ctx, region, InstanceQuery{IDs: ids})
+		names := make([]string, len(left))
+		for i, in := range left {
+			names[i] = in.ID + " (" + in.Status + ")"
+		}
+		return names, err
+	})
+}
+
+// untilNoneLeft runs round (one try: delete what is left, list it) until it lists nothing or
+// timeout has passed, backing off from 1 s to 15 s; the error names what round last listed.
+func untilNoneLeft(ctx context.Context, what string, timeout time.Duration, round func() ([]string, error)) error {
 	deadline := time.Now().Add(timeout)
 	for delay := time.Second; ; delay = min(2*delay, 15*time.Second) {
-		left, err := s.Instances(ctx, region, InstanceQuery{IDs: ids})
+		left, err := round()
 		if err != nil {
 			return err
 		}
@@ -91,11 +104,7 @@ func (s *Session) DeleteInstances(ctx context.Context, region string, ids []stri
 			return nil
 		}
 		if time.Now().Add(delay).After(deadline) {
-			names := make([]string, len(left))
-			for i, in := range left {
-				names[i] = in.ID + " (" + in.Status + ")"
-			}
-			return fmt.Errorf("instances in %s still exist %s after deletion: %v", region, timeout, names)
+			return fmt.Errorf("%s still exist %s after deletion: %v", what, timeout, left)
 		}
 		select {
 		case <-ctx.Done():
